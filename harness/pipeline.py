@@ -1,0 +1,186 @@
+"""Preprocessing pipelines: the Step base class and the ``a(x=1)|b`` notation.
+
+A pipeline is written ``downscale(max_side=2000)|binarize(method=sauvola,window=31)``;
+``none`` (or an empty string) is the empty pipeline. Parsing checks only the
+notation; :func:`build_pipeline` checks names and parameters against the
+registered steps, so errors name the step and list the valid choices.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from harness.errors import UnknownStepError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+EMPTY_PIPELINE = "none"
+
+
+class StepParams(BaseModel):
+    """Base of every step's parameter model: unknown parameters are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Step(ABC):
+    """One preprocessing step. Subclasses set ``name``, ``description`` and ``Params``.
+
+    ``apply`` runs in worker processes and must return a new image (or the same
+    one untouched); ``image.info["dpi"]`` carries the resolution where known.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    Params: ClassVar[type[StepParams]] = StepParams
+
+    def __init__(self, params: StepParams | None = None) -> None:
+        self.params = params if params is not None else self.Params()
+
+    @abstractmethod
+    def apply(self, image: Image.Image) -> Image.Image:
+        """Return the preprocessed image."""
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """A step as written: its name and parameters (values already typed)."""
+
+    name: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def __str__(self) -> str:
+        if not self.params:
+            return self.name
+        inner = ",".join(f"{key}={_format_value(value)}" for key, value in self.params)
+        return f"{self.name}({inner})"
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """A parsed pipeline. ``str()`` gives its canonical text, used in keys and reports."""
+
+    steps: tuple[StepSpec, ...] = ()
+
+    def __str__(self) -> str:
+        return "|".join(str(step) for step in self.steps) or EMPTY_PIPELINE
+
+
+_STEP = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
+
+
+def parse_pipeline(text: str | PipelineSpec | None) -> PipelineSpec:
+    """Parse ``a(x=1)|b`` notation. Raises UnknownStepError on bad syntax."""
+    if isinstance(text, PipelineSpec):
+        return text
+    if text is None or text.strip() in ("", EMPTY_PIPELINE):
+        return PipelineSpec()
+    steps = []
+    for part in text.split("|"):
+        match = _STEP.match(part)
+        if not match:
+            raise UnknownStepError(
+                f"cannot read pipeline step {part.strip()!r} in {text!r}",
+                fix="write steps as name or name(key=value,...), joined by |",
+            )
+        name, inner = match.group(1), match.group(2)
+        params: dict[str, Any] = {}
+        for item in filter(None, (piece.strip() for piece in (inner or "").split(","))):
+            key, sep, raw = item.partition("=")
+            if not sep or not key.strip():
+                raise UnknownStepError(
+                    f"cannot read parameter {item!r} of step {name!r} in {text!r}",
+                    fix="write parameters as key=value",
+                )
+            params[key.strip()] = _parse_value(raw.strip())
+        steps.append(StepSpec(name, tuple(sorted(params.items()))))
+    return PipelineSpec(tuple(steps))
+
+
+def pipeline_from_mapping(steps: Sequence[Mapping[str, Any] | str]) -> PipelineSpec:
+    """Build a spec from TOML-style data: ``[{step="downscale", max_side=2000}, "grayscale"]``."""
+    specs = []
+    for item in steps:
+        if isinstance(item, str):
+            specs.extend(parse_pipeline(item).steps)
+            continue
+        params = dict(item)
+        name = params.pop("step", None)
+        if not isinstance(name, str):
+            raise UnknownStepError(f"pipeline step {dict(item)!r} has no 'step' name")
+        specs.append(StepSpec(name, tuple(sorted(params.items()))))
+    return PipelineSpec(tuple(specs))
+
+
+def build_pipeline(spec: PipelineSpec | str | None, steps: Mapping[str, type[Step]]) -> list[Step]:
+    """Instantiate a pipeline against the registered steps, validating names and parameters."""
+    built = []
+    for step_spec in parse_pipeline(spec).steps:
+        step_class = steps.get(step_spec.name)
+        if step_class is None:
+            valid = ", ".join(sorted(steps)) or "none registered"
+            raise UnknownStepError(
+                f"unknown preprocessing step {step_spec.name!r}; valid steps: {valid}",
+                fix="run 'ocr-harness plugins' to see every step and its parameters",
+            )
+        try:
+            params = step_class.Params(**dict(step_spec.params))
+        except ValidationError as error:
+            raise UnknownStepError(
+                f"bad parameters for step {step_spec.name!r}: {_describe(error)}; "
+                f"valid parameters: {describe_params(step_class.Params)}"
+            ) from None
+        built.append(step_class(params))
+    return built
+
+
+def apply_pipeline(image: Image.Image, steps: Sequence[Step]) -> Image.Image:
+    """Run the steps in order, keeping the resolution info steps may drop."""
+    dpi = image.info.get("dpi")
+    for step in steps:
+        image = step.apply(image)
+        if dpi is not None and "dpi" not in image.info:
+            image.info["dpi"] = dpi
+    return image
+
+
+def describe_params(params: type[BaseModel]) -> str:
+    """'name: type = default (description)' for every field, for errors and ``plugins``."""
+    parts = []
+    for name, field in params.model_fields.items():
+        annotation = getattr(field.annotation, "__name__", None) or str(field.annotation)
+        default = "" if field.is_required() else f" = {field.default!r}"
+        help_text = f" ({field.description})" if field.description else ""
+        parts.append(f"{name}: {annotation.replace('typing.', '')}{default}{help_text}")
+    return "; ".join(parts) or "none"
+
+
+def _describe(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in item['loc']) or 'value'}: {item['msg']}" for item in error.errors()
+    )
+
+
+def _parse_value(raw: str) -> Any:
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            pass
+    return raw.strip("'\"")
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

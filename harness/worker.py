@@ -1,0 +1,165 @@
+"""What runs inside a worker process: one task in, one outcome out.
+
+Workers receive paths and small specs, never pixels. Each worker keeps one engine
+instance per backend spec, created on first use and reused. Every failure
+becomes an Outcome with its error class and message: errors are data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harness.errors import EngineError, OcrHarnessError
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """A backend by name with its options (plain JSON values)."""
+
+    name: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, name: str, options: dict[str, Any] | None = None) -> BackendSpec:
+        return cls(name, tuple(sorted((options or {}).items())))
+
+    @property
+    def options_dict(self) -> dict[str, Any]:
+        return dict(self.options)
+
+    def __str__(self) -> str:
+        if not self.options:
+            return self.name
+        return f"{self.name}{json.dumps(self.options_dict, sort_keys=True, separators=(',', ':'))}"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One job: read page ``page`` of ``image`` with ``backend`` after ``pipeline``."""
+
+    image: str
+    backend: BackendSpec
+    pipeline: str = "none"
+    page: int = 0
+    language: str = "en"
+    max_pixels: int | None = None
+
+
+@dataclass
+class Outcome:
+    """What a task produced. Exactly one of ``text`` and ``error_type`` is set."""
+
+    text: str | None = None
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    truncated: bool = False
+    notes: dict[str, Any] = field(default_factory=dict)
+    error_type: str | None = None
+    error_message: str | None = None
+    #: seconds per stage: load, preprocess, recognize (and engine_init on a cold job)
+    timings: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    worker_pid: int = 0
+    cold: bool = False
+    image_size: tuple[int, int] | None = None
+    thread_settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error_type is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def raise_error(self) -> None:
+        """Re-raise a failed outcome as the harness exception it came from."""
+        if self.ok:
+            return
+        from harness import errors
+
+        cls = getattr(errors, self.error_type or "", None)
+        if isinstance(cls, type) and issubclass(cls, OcrHarnessError):
+            raise cls(self.error_message or "")
+        raise EngineError(f"{self.error_type}: {self.error_message}")
+
+
+@dataclass
+class WorkerState:
+    """Per-process state: the registry and engines, built once."""
+
+    plugin_modules: tuple[str, ...] = ()
+    threads: int = 1
+    engines: dict[BackendSpec, Any] = field(default_factory=dict)
+
+    def engine(self, spec: BackendSpec) -> tuple[Any, bool]:
+        """The engine for ``spec``, and whether it was created just now (a cold start)."""
+        if spec in self.engines:
+            return self.engines[spec], False
+        from harness.plugins import get_registry
+
+        backend_class = get_registry(self.plugin_modules).backend(spec.name)
+        options = backend_class.Options(**spec.options_dict)
+        engine = backend_class(options, threads=self.threads)
+        self.engines[spec] = engine
+        return engine, True
+
+    def close(self) -> None:
+        for engine in self.engines.values():
+            try:
+                engine.close()
+            except Exception:  # closing is best effort at shutdown
+                pass
+        self.engines.clear()
+
+
+def run_task(task: Task, state: WorkerState) -> Outcome:
+    """Run one task to an Outcome; never raises for errors in the task's inputs or engine."""
+    from harness.images import load_page
+    from harness.pipeline import apply_pipeline, build_pipeline
+    from harness.plugins import get_registry
+
+    outcome = Outcome(worker_pid=os.getpid())
+    cpu_start = time.process_time()
+    stage = "load"
+    try:
+        start = time.perf_counter()
+        image = load_page(task.image, task.page, max_pixels=task.max_pixels)
+        outcome.timings["load"] = time.perf_counter() - start
+
+        stage = "preprocess"
+        start = time.perf_counter()
+        steps = build_pipeline(task.pipeline, get_registry(state.plugin_modules).steps())
+        image = apply_pipeline(image, steps)
+        outcome.timings["preprocess"] = time.perf_counter() - start
+        outcome.image_size = image.size
+
+        stage = "engine_init"
+        start = time.perf_counter()
+        engine, outcome.cold = state.engine(task.backend)
+        if outcome.cold:
+            outcome.timings["engine_init"] = time.perf_counter() - start
+        outcome.thread_settings = engine.thread_settings()
+        engine.engine_language(task.language)
+
+        stage = "recognize"
+        start = time.perf_counter()
+        recognition = engine.recognize(image, language=task.language)
+        outcome.timings["recognize"] = time.perf_counter() - start
+        outcome.text = recognition.text
+        outcome.lines = [asdict(line) for line in recognition.lines]
+        outcome.truncated = recognition.truncated
+        outcome.notes = dict(recognition.notes)
+    except OcrHarnessError as error:
+        outcome.error_type = type(error).__name__
+        outcome.error_message = str(error)
+    except Exception as error:  # an engine's own exception: data for this row, not a crash
+        outcome.error_type = "EngineError"
+        outcome.error_message = f"{task.image}: {stage} failed: {type(error).__name__}: {error}"
+    outcome.cpu_seconds = time.process_time() - cpu_start
+    outcome.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return outcome
