@@ -134,6 +134,15 @@ class Backend(ABC):
         )
 
     @classmethod
+    def provision(cls) -> str:
+        """Fetch what the engine needs besides Python packages (``ocr-harness doctor --fix NAME``).
+
+        Returns what was done; raises an OcrHarnessError with a fix if it cannot.
+        Idempotent and quick when there is nothing left to do. Main process.
+        """
+        return "nothing to provision"
+
+    @classmethod
     @abstractmethod
     def languages(cls) -> Mapping[str, str]:
         """Common language codes this backend can read here, mapped to the engine's own codes."""

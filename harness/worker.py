@@ -10,11 +10,19 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import EngineError, OcrHarnessError
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+#: The first message a worker sends, once its environment is set and it can take tasks.
+READY = "ready"
 
 
 @dataclass(frozen=True)
@@ -163,3 +171,41 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
     outcome.cpu_seconds = time.process_time() - cpu_start
     outcome.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return outcome
+
+
+def serve(conn: Connection, plugin_modules: tuple[str, ...], threads: int, env: Mapping[str, str]) -> None:
+    """A worker process's main loop (the target harness.executor starts with ``spawn``).
+
+    Sets ``env`` before any engine is imported, says READY, then answers each Task
+    received on ``conn`` with an Outcome until it receives None or the parent goes away.
+    """
+    os.environ.update(env)
+    # Ctrl-C reaches the whole process group; the parent decides when workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Processes an engine starts must not hold our end of the pipe open after we die.
+    os.set_inheritable(conn.fileno(), False)
+    state = WorkerState(plugin_modules=tuple(plugin_modules), threads=threads)
+    try:
+        conn.send((READY, os.getpid()))
+        while True:
+            try:
+                task = conn.recv()
+            except (EOFError, OSError):
+                return
+            if task is None:
+                return
+            outcome = run_task(task, state)
+            try:
+                conn.send(outcome)
+            except (BrokenPipeError, OSError):
+                return
+            except Exception as error:  # an engine put something unpicklable in notes or lines
+                conn.send(
+                    Outcome(
+                        error_type="EngineError",
+                        error_message=f"{task.image}: the result could not be sent back ({error})",
+                        worker_pid=os.getpid(),
+                    )
+                )
+    finally:
+        state.close()

@@ -1,0 +1,392 @@
+"""The async Python API: read text from image files with any registered backend.
+
+    text = await harness.extract_text("scan.tif")
+    texts = await harness.extract_many(["a.png", "b.png"])   # text or the error, per file
+
+The module-level functions share one :class:`Extractor` per event loop (and per
+plugin list and concurrency): engines live in worker processes, are created
+once and reused across calls, and the workers stop when the loop ends
+(``asyncio.run`` closes them cleanly; an interpreter exit kills any left over).
+Use an ``Extractor`` directly to choose the number of workers, or to keep one
+configuration across many calls::
+
+    async with Extractor(backend="tesseract", language="fr", preprocess="grayscale") as extractor:
+        text = await extractor.extract_text("page.png")
+
+Configuration errors (unknown backend, backend not available here, unsupported
+language, bad preprocessing pipeline, bad backend option) raise at once, before
+any OCR. Problems with one file (missing, empty, truncated, not an image, too
+many pixels, an engine that fails or crashes on it, a timeout) raise that file's
+error from ``extract_text``, and are that file's item in ``extract_many``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import weakref
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.errors import (
+    ConfigError,
+    EngineNotInstalledError,
+    OcrHarnessError,
+    PluginError,
+)
+from harness.worker import BackendSpec, Outcome, Task
+
+DEFAULT_BACKEND = "rapidocr"
+#: Pages of one file are joined with a form feed, as Tesseract separates pages.
+PAGE_SEPARATOR = "\f"
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """One validated configuration: what each task of a call is built from."""
+
+    backend: BackendSpec
+    language: str
+    pipeline: str
+    timeout: float | None
+    max_pixels: int | None
+
+
+class Extractor:
+    """Reads image files with one backend configuration, on its own worker processes.
+
+    ``concurrency`` is the number of worker processes (default: one per core);
+    they start when first needed. ``timeout`` is per page, in seconds.
+    ``max_pixels`` raises the decompression-bomb limit for trusted huge scans.
+    ``backend_options`` are the backend's options (see ``ocr-harness plugins``).
+    Every ``extract_*`` method takes the same keywords as overrides for one call:
+    ``backend``, ``language``, ``preprocess``, ``backend_options``, ``timeout``,
+    ``max_pixels``.
+    """
+
+    def __init__(
+        self,
+        backend: str = DEFAULT_BACKEND,
+        language: str = "en",
+        preprocess: str | None = None,
+        concurrency: int | None = None,
+        timeout: float | None = None,
+        max_pixels: int | None = None,
+        plugins: Sequence[str] = (),
+        backend_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if concurrency is not None and concurrency < 1:
+            raise ConfigError(f"concurrency must be at least 1, not {concurrency}")
+        self.plugins = tuple(plugins)
+        self.concurrency = concurrency
+        self._defaults: dict[str, Any] = {
+            "backend": backend,
+            "language": language,
+            "preprocess": preprocess,
+            "backend_options": dict(backend_options or {}),
+            "timeout": timeout,
+            "max_pixels": max_pixels,
+        }
+        self._validated: dict[str, _Settings] = {}
+        self._executor: Any = None  # a ProcessExecutor, created on first use
+        self._closed = False
+        _check_plugins(self.plugins)
+        self._settings({})  # fail fast: a bad configuration raises here, before any OCR
+
+    async def __aenter__(self) -> Extractor:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop the worker processes; idempotent."""
+        self._closed = True
+        if self._executor is not None:
+            await self._executor.close()
+
+    def describe(self) -> dict[str, Any]:
+        """The executor's facts (workers, threads per worker, start method)."""
+        return self._get_executor().describe()
+
+    def worker_pids(self) -> list[int]:
+        """Pids of the live worker processes."""
+        return [] if self._executor is None else self._executor.worker_pids()
+
+    async def extract_text(self, path: PathLike, **overrides: Any) -> str:
+        """The text of every page of ``path``, pages joined with a form feed ("\\f")."""
+        return PAGE_SEPARATOR.join(await self.extract_pages(path, **overrides))
+
+    async def extract_pages(self, path: PathLike, **overrides: Any) -> list[str]:
+        """One text per page of ``path`` (a multi-page TIFF has several)."""
+        texts = []
+        for outcome in await self.extract_outcomes(path, **overrides):
+            _raise_for(outcome, path)
+            texts.append(outcome.text or "")
+        return texts
+
+    async def extract_many(self, paths: Iterable[PathLike], **overrides: Any) -> list[str | OcrHarnessError]:
+        """Each file's text, or the error for that file, in input order; one bad file sinks nothing."""
+        paths = list(paths)
+        settings = await self._settings_off_loop(overrides)  # configuration errors raise for the whole call
+        return list(await asyncio.gather(*(self._text_or_error(path, settings) for path in paths)))
+
+    async def extract_outcomes(self, path: PathLike, **overrides: Any) -> list[Outcome]:
+        """Every page's full Outcome: text, lines with boxes and confidences, timings, worker pid.
+
+        Failed pages are outcomes with ``error_type`` set (nothing is raised for
+        them); a file that cannot be opened at all raises ImageReadError.
+        """
+        return await self._outcomes(path, await self._settings_off_loop(overrides))
+
+    async def _text_or_error(self, path: PathLike, settings: _Settings) -> str | OcrHarnessError:
+        try:
+            outcomes = await self._outcomes(path, settings)
+            for outcome in outcomes:
+                _raise_for(outcome, path)
+        except OcrHarnessError as error:
+            return error
+        return PAGE_SEPARATOR.join(outcome.text or "" for outcome in outcomes)
+
+    async def _outcomes(self, path: PathLike, settings: _Settings) -> list[Outcome]:
+        if self._closed:
+            raise RuntimeError("this Extractor is closed")
+        image = os.fspath(path)
+        pages = await asyncio.to_thread(_count_pages, image, settings.max_pixels)
+        executor = self._get_executor()
+        tasks = [
+            Task(
+                image=image,
+                backend=settings.backend,
+                pipeline=settings.pipeline,
+                page=page,
+                language=settings.language,
+                max_pixels=settings.max_pixels,
+            )
+            for page in range(pages)
+        ]
+        return list(await asyncio.gather(*(executor.run(task, timeout=settings.timeout) for task in tasks)))
+
+    def _get_executor(self) -> Any:
+        if self._executor is None:
+            from harness.executor import ProcessExecutor
+
+            self._executor = ProcessExecutor(workers=self.concurrency, plugin_modules=self.plugins)
+        return self._executor
+
+    async def _settings_off_loop(self, overrides: Mapping[str, Any]) -> _Settings:
+        # A first check may import plugins or probe an engine in a child process: not on the loop.
+        return await asyncio.to_thread(self._settings, overrides)
+
+    def _settings(self, overrides: Mapping[str, Any]) -> _Settings:
+        unknown = set(overrides) - set(self._defaults)
+        if unknown:
+            raise TypeError(
+                f"unexpected keyword argument(s) {', '.join(sorted(unknown))}; "
+                f"valid: {', '.join(sorted(self._defaults))}"
+            )
+        merged = {**self._defaults, **{k: v for k, v in overrides.items() if v is not None}}
+        key = json.dumps(merged, sort_keys=True, default=str)
+        if key not in self._validated:
+            self._validated[key] = _validate(self.plugins, **merged)
+        return self._validated[key]
+
+
+def _count_pages(image: str, max_pixels: int | None) -> int:
+    from harness.images import count_pages
+
+    # Only the header is read here; pixels are decoded in the workers.
+    return count_pages(image, max_pixels=max_pixels)
+
+
+def _check_plugins(plugins: tuple[str, ...]) -> None:
+    from harness.plugins import get_registry
+
+    failed = [failure for failure in get_registry(plugins).failures if failure.plugin in plugins]
+    if failed:
+        details = "; ".join(f"{failure.plugin}: {failure.error}" for failure in failed)
+        raise PluginError(f"plugin module(s) could not be loaded: {details}")
+
+
+def _validate(
+    plugins: tuple[str, ...],
+    *,
+    backend: str,
+    language: str,
+    preprocess: str | None,
+    backend_options: Mapping[str, Any],
+    timeout: float | None,
+    max_pixels: int | None,
+) -> _Settings:
+    """Check a configuration in the main process, raising the ConfigError a user can act on."""
+    from pydantic import ValidationError
+
+    from harness.pipeline import build_pipeline, describe_params, parse_pipeline
+    from harness.plugins import get_registry
+
+    registry = get_registry(plugins)
+    backend_class = registry.backend(backend)
+    availability = backend_class.availability()
+    if not availability.ok:
+        raise EngineNotInstalledError(
+            f"backend {backend!r} cannot run here: {availability.reason}", fix=availability.fix or None
+        )
+    backend_class.engine_language(language)
+    try:
+        options = backend_class.Options(**dict(backend_options))
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or 'value'}: {item['msg']}" for item in error.errors()
+        )
+        raise ConfigError(
+            f"bad option for backend {backend!r}: {problems}",
+            fix=f"valid options: {describe_params(backend_class.Options)}",
+        ) from None
+    build_pipeline(preprocess, registry.steps())
+    if timeout is not None and timeout <= 0:
+        raise ConfigError(f"timeout must be a positive number of seconds, not {timeout}")
+    if max_pixels is not None and max_pixels < 1:
+        raise ConfigError(f"max_pixels must be a positive number of pixels, not {max_pixels}")
+    return _Settings(
+        backend=BackendSpec.of(backend, options.model_dump(mode="json", exclude_unset=True)),
+        language=language,
+        pipeline=str(parse_pipeline(preprocess)),
+        timeout=timeout,
+        max_pixels=max_pixels,
+    )
+
+
+def _raise_for(outcome: Outcome, path: PathLike) -> None:
+    """Raise a failed outcome as its harness exception, making sure the message names the file."""
+    if outcome.ok:
+        return
+    image = os.fspath(path)
+    if image not in (outcome.error_message or ""):
+        outcome.error_message = f"{image}: {outcome.error_message}"
+    outcome.raise_error()
+
+
+# --- module-level functions over a shared Extractor per event loop -------------
+
+_shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Extractor]] = (
+    weakref.WeakKeyDictionary()
+)
+_closers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncIterator[None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _shared_extractor(
+    plugins: Sequence[str], concurrency: int | None, overrides: Mapping[str, Any]
+) -> Extractor:
+    """The loop's Extractor for these plugins and concurrency; calls pass their settings as overrides."""
+    loop = asyncio.get_running_loop()
+    extractors = _shared.get(loop)
+    if extractors is None:
+        extractors = _shared[loop] = {}
+        # An async generator the loop finalises at its end (asyncio.run calls
+        # shutdown_asyncgens), which is the loop's only end-of-life hook.
+        closer = _close_at_loop_end(loop, extractors)
+        _closers[loop] = closer
+        await closer.__anext__()
+    key = (tuple(plugins), concurrency)
+    if key not in extractors:
+        # Created with this call's backend so that only the configuration in use is validated,
+        # on a thread: the first validation imports the plugins.
+        extractor = await asyncio.to_thread(
+            Extractor,
+            backend=overrides["backend"],
+            language=overrides["language"],
+            preprocess=overrides["preprocess"],
+            backend_options=overrides["backend_options"],
+            plugins=tuple(plugins),
+            concurrency=concurrency,
+        )
+        extractors.setdefault(key, extractor)
+    return extractors[key]
+
+
+async def _close_at_loop_end(
+    loop: asyncio.AbstractEventLoop, extractors: dict[tuple[Any, ...], Extractor]
+) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        _shared.pop(loop, None)
+        _closers.pop(loop, None)
+        for extractor in list(extractors.values()):
+            await extractor.close()
+
+
+def _overrides(
+    backend: str | None,
+    language: str,
+    preprocess: str | None,
+    backend_options: Mapping[str, Any] | None,
+    timeout: float | None,
+    max_pixels: int | None,
+) -> dict[str, Any]:
+    return {
+        "backend": backend or DEFAULT_BACKEND,
+        "language": language,
+        "preprocess": preprocess or "none",
+        "backend_options": dict(backend_options or {}),
+        "timeout": timeout,
+        "max_pixels": max_pixels,
+    }
+
+
+async def extract_text(
+    path: PathLike,
+    *,
+    backend: str | None = None,
+    language: str = "en",
+    preprocess: str | None = None,
+    backend_options: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+    max_pixels: int | None = None,
+    plugins: Sequence[str] = (),
+) -> str:
+    """The text of ``path`` (pages joined with "\\f"); ``backend=None`` means "rapidocr"."""
+    overrides = _overrides(backend, language, preprocess, backend_options, timeout, max_pixels)
+    extractor = await _shared_extractor(plugins, None, overrides)
+    return await extractor.extract_text(path, **overrides)
+
+
+async def extract_pages(
+    path: PathLike,
+    *,
+    backend: str | None = None,
+    language: str = "en",
+    preprocess: str | None = None,
+    backend_options: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+    max_pixels: int | None = None,
+    plugins: Sequence[str] = (),
+) -> list[str]:
+    """One text per page of ``path``."""
+    overrides = _overrides(backend, language, preprocess, backend_options, timeout, max_pixels)
+    extractor = await _shared_extractor(plugins, None, overrides)
+    return await extractor.extract_pages(path, **overrides)
+
+
+async def extract_many(
+    paths: Iterable[PathLike],
+    *,
+    backend: str | None = None,
+    language: str = "en",
+    preprocess: str | None = None,
+    backend_options: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+    max_pixels: int | None = None,
+    plugins: Sequence[str] = (),
+    concurrency: int | None = None,
+) -> list[str | OcrHarnessError]:
+    """Each file's text or its error, in input order. ``concurrency``: worker processes (default: cores)."""
+    overrides = _overrides(backend, language, preprocess, backend_options, timeout, max_pixels)
+    extractor = await _shared_extractor(plugins, concurrency, overrides)
+    return await extractor.extract_many(paths, **overrides)

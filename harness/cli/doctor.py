@@ -1,0 +1,66 @@
+"""``ocr-harness doctor``: can each backend run here, and if not, why and how to fix it.
+
+``doctor --fix NAME`` runs that backend's provisioning (for Aspose: fetching
+OpenSSL 1.1 for its .NET runtime) and checks again. Exit status 0 when every
+backend shown can run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "doctor",
+        help="check that the OCR backends can run here; --fix NAME provisions one",
+        description="Show whether each backend can run here, with the reason and the fix when it cannot. "
+        "Exit status 0 when every backend shown is available.",
+    )
+    parser.add_argument("backends", nargs="*", metavar="NAME", help="backends to check (default: all)")
+    parser.add_argument(
+        "--fix",
+        metavar="NAME",
+        help="provision backend NAME (fetch the runtime files it needs), then check it again",
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.plugins import get_registry
+
+    registry = get_registry(tuple(args.plugin))
+    names = list(args.backends)
+    if args.fix:
+        backend = registry.backend(args.fix)
+        print(f"{args.fix}: {backend.provision()}")
+        names = names or [args.fix]
+    for name in names:
+        registry.backend(name)  # unknown names fail here, listing the known ones
+    shown = names or sorted(registry.backends)
+
+    all_ok = True
+    width = max([len(name) for name in shown] + [len(f.plugin) for f in registry.failures] + [7])
+    for name in shown:
+        backend = registry.backends[name].obj
+        try:
+            availability = backend.availability()
+        except Exception as error:  # a plugin's own bug must not hide the other backends
+            print(f"{name:<{width}}  unavailable: availability check failed: {type(error).__name__}: {error}")
+            all_ok = False
+            continue
+        version = backend.version()
+        if availability.ok:
+            print(f"{name:<{width}}  ok ({version})")
+            continue
+        all_ok = False
+        print(f"{name:<{width}}  unavailable: {availability.reason}")
+        if availability.fix:
+            print(f"{'':<{width}}  fix: {availability.fix}")
+    if not names:
+        for failure in registry.failures:
+            all_ok = False
+            print(f"{failure.plugin:<{width}}  plugin failed to load ({failure.source}): {failure.error}")
+    sys.stdout.flush()
+    return 0 if all_ok else 1

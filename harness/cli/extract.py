@@ -1,0 +1,148 @@
+"""``ocr-harness extract FILES...``: print the text of image files.
+
+One file's problem (missing, unreadable, an engine failure) is printed to
+stderr naming the file, and the other files are still read. The exit code is 0
+when every file was read, else the highest exit code among the errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+FILE_HEADER = "==> {} <=="
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "extract",
+        help="print the text of image files",
+        description="Read image files with one backend and print their text "
+        "(pages of a multi-page file are separated by a form feed).",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, TIFF, JPEG, ...)")
+    parser.add_argument("--backend", default="rapidocr", help="OCR backend (default: rapidocr)")
+    parser.add_argument("--language", default="en", metavar="CODE", help="ISO 639-1 code (default: en)")
+    parser.add_argument(
+        "--preprocess", default=None, metavar="PIPELINE", help='preprocessing, e.g. "downscale(max_side=2000)|binarize"'
+    )
+    parser.add_argument(
+        "--option",
+        "-o",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a backend option (repeatable); 'ocr-harness plugins' lists each backend's options",
+    )
+    parser.add_argument(
+        "--jobs", "-j", type=_positive_int, default=None, metavar="N", help="worker processes (default: one per core)"
+    )
+    parser.add_argument(
+        "--timeout", type=_positive_float, default=None, metavar="S", help="give up on a page after S seconds"
+    )
+    parser.add_argument(
+        "--max-image-pixels",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="accept images up to N pixels (default: Pillow's limit, about 89 million)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print a JSON list of {file, pages, error} instead of text"
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    results = asyncio.run(_extract(args))
+    failures = [(path, error) for path, _, error in results if error is not None]
+    if args.json:
+        document = [
+            {
+                "file": path,
+                "pages": pages,
+                "error": None if error is None else {"type": type(error).__name__, "message": str(error)},
+            }
+            for path, pages, error in results
+        ]
+        json.dump(document, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        several = len(results) > 1
+        for index, (path, pages, error) in enumerate(results):
+            if error is not None:
+                continue
+            if several:
+                sys.stdout.write(("\n" if index else "") + FILE_HEADER.format(path) + "\n")
+            sys.stdout.write("\f".join(pages) + "\n")
+    for _, error in failures:
+        print(f"ocr-harness: error: {error}", file=sys.stderr)
+    return max((error.exit_code for _, error in failures), default=0)
+
+
+async def _extract(args: argparse.Namespace) -> list[tuple[str, list[str], Any]]:
+    import asyncio
+
+    from harness.api import Extractor
+    from harness.errors import OcrHarnessError
+
+    extractor = Extractor(
+        backend=args.backend,
+        language=args.language,
+        preprocess=args.preprocess,
+        concurrency=args.jobs,
+        timeout=args.timeout,
+        max_pixels=args.max_image_pixels,
+        plugins=tuple(getattr(args, "plugin", None) or ()),
+        backend_options=parse_options(args.option),
+    )
+
+    async def one(path: str) -> tuple[str, list[str], OcrHarnessError | None]:
+        try:
+            return path, await extractor.extract_pages(path), None
+        except OcrHarnessError as error:
+            return path, [], error
+
+    async with extractor:
+        return list(await asyncio.gather(*(one(path) for path in args.files)))
+
+
+def parse_options(items: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs; values are read as JSON where they parse (true, 3, 0.5), else kept as text."""
+    from harness.errors import ConfigError
+
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"cannot read backend option {item!r}", fix="write it as --option key=value")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        options[key.strip()] = value
+    return options
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {value}")
+    return value

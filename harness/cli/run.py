@@ -1,0 +1,138 @@
+"""``ocr-harness run SUITE.toml`` or ``ocr-harness run DATASET --backend ...``: run a benchmark.
+
+Everything is checked before any OCR starts (a config error lists every
+problem with its key path). Results go to ``<out>/<suite>-<UTC time>/`` as each
+job ends, ``<out>/latest`` points at the newest run, and the terminal ends with
+the summary table. Failed jobs are rows, not a failed run: the exit code is 0
+unless the configuration is wrong (2) or the run was interrupted (130).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "run",
+        help="benchmark backends and pipelines on labelled datasets",
+        description="Run a suite file, or an ad hoc suite built from a dataset path and flags.",
+        epilog="examples:\n"
+        "  ocr-harness run suites/quickstart.toml\n"
+        "  ocr-harness run my-scans/ --backend rapidocr --backend tesseract \\\n"
+        '      --pipeline none --pipeline "binarize(method=otsu)" --option tesseract.psm=6',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "targets", nargs="+", metavar="SUITE_OR_DATASET", help="a suite .toml file, or dataset folders/manifests"
+    )
+    adhoc = parser.add_argument_group("ad hoc runs (with dataset paths instead of a suite file)")
+    adhoc.add_argument("--backend", action="append", default=[], help="backend to run (repeatable; default rapidocr)")
+    adhoc.add_argument(
+        "--pipeline", action="append", default=[], help='preprocessing pipeline (repeatable; default "none")'
+    )
+    adhoc.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="BACKEND.KEY=VALUE",
+        help="a backend option, e.g. tesseract.psm=6 (repeatable)",
+    )
+    adhoc.add_argument("--name", help="suite name used in the run folder's name (default: the dataset's)")
+    adhoc.add_argument("--normalisation", help="normalisation profile, e.g. nfc-ws or historical+casefold")
+    adhoc.add_argument(
+        "--failure-policy", choices=("exclude", "count_as_cer_1"), help="how failed jobs count in accuracy"
+    )
+    both = parser.add_argument_group("run settings (override the suite's [run] table)")
+    both.add_argument("--jobs", "-j", type=_positive_int, metavar="N", help="worker processes (default: one per core)")
+    both.add_argument("--timeout", type=_positive_float, metavar="S", help="seconds per job before its worker is stopped")
+    both.add_argument("--out", metavar="DIR", help="folder run folders are written under (default: reports)")
+    both.add_argument("--serial", action="store_true", default=None, help="run in this process, one job at a time")
+    both.add_argument("--resume", metavar="RUN_DIR", type=Path, help="continue a run folder: skip jobs already done")
+    both.add_argument("--no-html", action="store_true", help="skip report.html")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.errors import ConfigError
+    from harness.plugins import get_registry
+    from harness.runner import run_suite
+    from harness.suite import load_suite, suite_from_args
+
+    registry = get_registry(tuple(args.plugin))
+    overrides = {
+        key: value
+        for key, value in (("jobs", args.jobs), ("timeout", args.timeout), ("output", args.out), ("serial", args.serial))
+        if value is not None
+    }
+    suite_files = [target for target in args.targets if target.endswith(".toml")]
+    if suite_files:
+        adhoc_flags = [
+            flag
+            for flag, value in (
+                ("--backend", args.backend),
+                ("--pipeline", args.pipeline),
+                ("--option", args.option),
+                ("--name", args.name),
+                ("--normalisation", args.normalisation),
+                ("--failure-policy", args.failure_policy),
+            )
+            if value
+        ]
+        if len(args.targets) > 1 or adhoc_flags:
+            what = ", ".join(adhoc_flags) or "more paths"
+            raise ConfigError(
+                f"{suite_files[0]} is a suite file; {what} cannot be combined with it",
+                fix="put them in the suite file, or run a dataset path with flags instead",
+            )
+        suite = load_suite(suite_files[0], registry, overrides=overrides)
+    else:
+        metrics = {
+            key: value
+            for key, value in (("normalisation", args.normalisation), ("failure_policy", args.failure_policy))
+            if value is not None
+        }
+        suite = suite_from_args(
+            args.targets,
+            registry,
+            backends=args.backend,
+            pipelines=args.pipeline,
+            options=args.option,
+            name=args.name,
+            run=overrides,
+            metrics=metrics,
+        )
+    if args.resume is not None and not (args.resume / "results.jsonl").is_file():
+        raise ConfigError(f"--resume {args.resume}: not a run folder (no results.jsonl)")
+
+    outcome = run_suite(suite, resume=args.resume, reports=False)
+    from harness.report import write_reports
+
+    reports = write_reports(outcome.run_dir, html=not args.no_html)
+    print()
+    print(reports.table)
+    print()
+    for note in reports.notes:
+        print(f"- {note}")
+    print(f"\nReports: {outcome.run_dir}")
+    if outcome.interrupted:
+        print("ocr-harness: interrupted; every finished job is kept in results.jsonl", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {value}")
+    return value

@@ -1,0 +1,360 @@
+"""Comparing runs, or groups within one run, page by page.
+
+Two sides are compared per backend x pipeline group. Samples are matched by
+(dataset, sample id, page); only pages scored on both sides with comparable
+(untruncated) output enter the accuracy figures. The CER and WER differences come
+with a paired bootstrap interval over those pages (:func:`harness.stats.paired_bootstrap`),
+so a difference is called significant only when the interval excludes zero.
+
+Groups are paired by backend and pipeline. A group left unpaired is paired with the
+other side's group of the same backend (or the same pipeline) when that is the only
+one left, so two runs that differ only in a preprocessing step compare directly.
+Selectors (``backend=...``, ``pipeline=...``) pick the rows of each side, which also
+compares two pipelines or two backends within one run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from harness.align import Segment, align, confusions
+from harness.errors import ConfigError
+from harness.report.run_data import RunData, group_label
+from harness.stats import PairedDiff, paired_bootstrap
+
+SELECTOR_KEYS = ("backend", "pipeline")
+SAMPLE_KEY = ["dataset", "sample_id", "page"]
+#: Samples and confusions listed per direction.
+TOP = 5
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Which rows of a run form one side: ``backend=...`` and/or ``pipeline=...``."""
+
+    filters: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def parse(cls, items: Sequence[str] | None) -> Selector:
+        from harness.pipeline import parse_pipeline
+
+        filters = []
+        for item in items or ():
+            key, sep, value = item.partition("=")
+            key = key.strip()
+            if not sep or key not in SELECTOR_KEYS or not value.strip():
+                raise ConfigError(
+                    f"cannot read selector {item!r}",
+                    fix="write backend=NAME or pipeline=PIPELINE, e.g. --a pipeline=none --b 'pipeline=binarize'",
+                )
+            value = value.strip()
+            if key == "pipeline":
+                value = str(parse_pipeline(value))  # the canonical text samples.csv uses
+            filters.append((key, value))
+        return cls(tuple(filters))
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        for key, value in self.filters:
+            frame = frame[frame[key] == value]
+        return frame
+
+    def __str__(self) -> str:
+        return ", ".join(f"{key}={value}" for key, value in self.filters) or "all"
+
+
+@dataclass(frozen=True)
+class SampleChange:
+    """One page's CER on both sides, with both outputs aligned to its ground truth."""
+
+    dataset: str
+    sample_id: str
+    page: int
+    cer_a: float
+    cer_b: float
+    segments_a: tuple[Segment, ...] = ()
+    segments_b: tuple[Segment, ...] = ()
+
+    @property
+    def diff(self) -> float:
+        return self.cer_b - self.cer_a
+
+
+@dataclass(frozen=True)
+class ConfusionChange:
+    ref: str
+    hyp: str
+    count_a: int
+    count_b: int
+
+    @property
+    def delta(self) -> int:
+        return self.count_b - self.count_a
+
+
+@dataclass
+class GroupComparison:
+    """Side A's group against side B's group over their shared pages."""
+
+    group_a: tuple[str, str]
+    group_b: tuple[str, str]
+    pairs: int = 0
+    only_a: int = 0
+    only_b: int = 0
+    failed: int = 0
+    not_comparable: int = 0
+    gt_differs: int = 0
+    cer_a: float | None = None
+    cer_b: float | None = None
+    cer: PairedDiff | None = None
+    macro_cer: PairedDiff | None = None
+    wer_a: float | None = None
+    wer_b: float | None = None
+    wer: PairedDiff | None = None
+    pages_per_s_a: float | None = None
+    pages_per_s_b: float | None = None
+    worse: list[SampleChange] = field(default_factory=list)
+    better: list[SampleChange] = field(default_factory=list)
+    introduced: list[ConfusionChange] = field(default_factory=list)
+    fixed: list[ConfusionChange] = field(default_factory=list)
+
+    @property
+    def label_a(self) -> str:
+        return group_label(*self.group_a)
+
+    @property
+    def label_b(self) -> str:
+        return group_label(*self.group_b)
+
+    @property
+    def label(self) -> str:
+        return self.label_a if self.group_a == self.group_b else f"{self.label_a} → {self.label_b}"
+
+    @property
+    def throughput_ratio(self) -> float | None:
+        """B's pages/s over A's: above 1 means B is faster."""
+        if not self.pages_per_s_a or self.pages_per_s_b is None:
+            return None
+        return self.pages_per_s_b / self.pages_per_s_a
+
+    @property
+    def verdict(self) -> str:
+        if self.cer is None:
+            return "no comparable pages"
+        if not self.cer.significant:
+            return "no significant CER difference"
+        return "B is more accurate" if self.cer.diff < 0 else "B is less accurate"
+
+
+@dataclass
+class Comparison:
+    """Side A (a run, or a selection of one) against side B."""
+
+    name_a: str
+    name_b: str
+    selector_a: Selector
+    selector_b: Selector
+    groups: list[GroupComparison]
+    unpaired_a: list[tuple[str, str]] = field(default_factory=list)
+    unpaired_b: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def compare_runs(
+    run_a: RunData,
+    run_b: RunData,
+    *,
+    selector_a: Selector | None = None,
+    selector_b: Selector | None = None,
+    top: int = TOP,
+    seed: int = 0,
+) -> Comparison:
+    """Compare side A with side B group by group (both may be the same run with different selectors)."""
+    selector_a = selector_a or Selector()
+    selector_b = selector_b or Selector()
+    samples_a = selector_a.apply(run_a.samples)
+    samples_b = selector_b.apply(run_b.samples)
+    name_a = run_a.name if not selector_a.filters else f"{run_a.name} [{selector_a}]"
+    name_b = run_b.name if not selector_b.filters else f"{run_b.name} [{selector_b}]"
+    if samples_a.empty or samples_b.empty:
+        empty = name_a if samples_a.empty else name_b
+        raise ConfigError(
+            f"{empty}: no rows to compare",
+            fix="check the selector: values must match the backend and pipeline columns of samples.csv",
+        )
+    groups_a = _groups(samples_a)
+    groups_b = _groups(samples_b)
+    pairs, unpaired_a, unpaired_b = pair_groups(groups_a, groups_b)
+    comparison = Comparison(name_a, name_b, selector_a, selector_b, [], unpaired_a, unpaired_b)
+    norm_a = (run_a.info.get("normalisation") or {}).get("id")
+    norm_b = (run_b.info.get("normalisation") or {}).get("id")
+    if norm_a and norm_b and norm_a != norm_b:
+        comparison.notes.append(
+            f"the runs used different normalisations ({norm_a} and {norm_b}): differences include the scoring change"
+        )
+    for group_a, group_b in pairs:
+        comparison.groups.append(
+            compare_groups(
+                group_rows(samples_a, group_a),
+                group_rows(samples_b, group_b),
+                group_a,
+                group_b,
+                summary_a=run_a.summary,
+                summary_b=run_b.summary,
+                top=top,
+                seed=seed,
+            )
+        )
+    if not comparison.groups:
+        comparison.notes.append("no backend x pipeline group could be paired between the two sides")
+    return comparison
+
+
+def pair_groups(
+    groups_a: Sequence[tuple[str, str]], groups_b: Sequence[tuple[str, str]]
+) -> tuple[list[tuple[tuple[str, str], tuple[str, str]]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """Pair groups: same backend and pipeline first, then by the one field left to match."""
+    left_a = list(groups_a)
+    left_b = list(groups_b)
+    pairs = []
+    for group in list(left_a):
+        if group in left_b:
+            pairs.append((group, group))
+            left_a.remove(group)
+            left_b.remove(group)
+    for position in (0, 1):  # 0: same backend, different pipeline; 1: same pipeline, different backend
+        for value in sorted({g[position] for g in left_a}):
+            side_a = [g for g in left_a if g[position] == value]
+            side_b = [g for g in left_b if g[position] == value]
+            if len(side_a) == 1 and len(side_b) == 1:
+                pairs.append((side_a[0], side_b[0]))
+                left_a.remove(side_a[0])
+                left_b.remove(side_b[0])
+    if len(left_a) == 1 and len(left_b) == 1:
+        pairs.append((left_a[0], left_b[0]))
+        left_a, left_b = [], []
+    return pairs, left_a, left_b
+
+
+def compare_groups(
+    rows_a: pd.DataFrame,
+    rows_b: pd.DataFrame,
+    group_a: tuple[str, str],
+    group_b: tuple[str, str],
+    *,
+    summary_a: pd.DataFrame | None = None,
+    summary_b: pd.DataFrame | None = None,
+    top: int = TOP,
+    seed: int = 0,
+    details: bool = True,
+) -> GroupComparison:
+    """Side A's rows of one group against side B's; ``details`` adds changed pages and confusions."""
+    result = GroupComparison(group_a, group_b)
+    result.pages_per_s_a = _summary_value(summary_a, group_a, "pages_per_s")
+    result.pages_per_s_b = _summary_value(summary_b, group_b, "pages_per_s")
+    merged = rows_a.merge(rows_b, on=SAMPLE_KEY, how="outer", suffixes=("_a", "_b"), indicator=True)
+    result.only_a = int((merged["_merge"] == "left_only").sum())
+    result.only_b = int((merged["_merge"] == "right_only").sum())
+    both = merged[merged["_merge"] == "both"]
+    scored = both[(both["status_a"] == "ok") & (both["status_b"] == "ok")]
+    result.failed = int(((both["status_a"] == "error") | (both["status_b"] == "error")).sum())
+    comparable = scored[scored["comparable_a"].astype(bool) & scored["comparable_b"].astype(bool)]
+    result.not_comparable = len(scored) - len(comparable)
+    result.gt_differs = int((comparable["ground_truth_a"] != comparable["ground_truth_b"]).sum())
+    result.pairs = len(comparable)
+    if comparable.empty:
+        return result
+
+    def column(name: str) -> Any:
+        return comparable[name].astype(float).to_numpy()
+
+    result.cer = paired_bootstrap(
+        column("char_errors_a"),
+        column("char_errors_b"),
+        weights=column("ref_chars_a"),
+        weights_b=column("ref_chars_b"),
+        statistic="ratio",
+        seed=seed,
+    )
+    result.cer_a = _ratio(column("char_errors_a").sum(), column("ref_chars_a").sum())
+    result.cer_b = _ratio(column("char_errors_b").sum(), column("ref_chars_b").sum())
+    result.macro_cer = paired_bootstrap(column("cer_a"), column("cer_b"), seed=seed)
+    if {"word_errors_a", "ref_words_a"} <= set(comparable.columns):
+        result.wer = paired_bootstrap(
+            column("word_errors_a"),
+            column("word_errors_b"),
+            weights=column("ref_words_a"),
+            weights_b=column("ref_words_b"),
+            statistic="ratio",
+            seed=seed,
+        )
+        result.wer_a = _ratio(column("word_errors_a").sum(), column("ref_words_a").sum())
+        result.wer_b = _ratio(column("word_errors_b").sum(), column("ref_words_b").sum())
+    if not details:
+        return result
+
+    confusions_a: Counter[tuple[str, str]] = Counter()
+    confusions_b: Counter[tuple[str, str]] = Counter()
+    changes = []
+    for _, row in comparable.iterrows():
+        alignment_a = align(str(row["ground_truth_a"]), str(row["text_a"]))
+        alignment_b = align(str(row["ground_truth_b"]), str(row["text_b"]))
+        confusions_a.update(confusions(alignment_a))
+        confusions_b.update(confusions(alignment_b))
+        changes.append(
+            SampleChange(
+                str(row["dataset"]),
+                str(row["sample_id"]),
+                int(row["page"]),
+                float(row["cer_a"]),
+                float(row["cer_b"]),
+                alignment_a.segments,
+                alignment_b.segments,
+            )
+        )
+    changes.sort(key=lambda change: change.diff)
+    result.worse = [c for c in reversed(changes) if c.diff > 0][:top]
+    result.better = [c for c in changes if c.diff < 0][:top]
+    deltas = [
+        ConfusionChange(ref, hyp, confusions_a[(ref, hyp)], confusions_b[(ref, hyp)])
+        for ref, hyp in set(confusions_a) | set(confusions_b)
+    ]
+    deltas.sort(key=lambda change: (change.delta, change.ref, change.hyp))
+    result.fixed = [c for c in deltas if c.delta < 0][:top]
+    result.introduced = sorted((c for c in deltas if c.delta > 0), key=lambda c: (-c.delta, c.ref, c.hyp))[:top]
+    return result
+
+
+def _groups(samples: pd.DataFrame) -> list[tuple[str, str]]:
+    return [tuple(g) for g in samples[["backend", "pipeline"]].drop_duplicates().itertuples(index=False)]  # type: ignore[misc]
+
+
+def group_rows(samples: pd.DataFrame, group: tuple[str, str]) -> pd.DataFrame:
+    rows = samples[(samples["backend"] == group[0]) & (samples["pipeline"] == group[1])]
+    # A resumed run may list a retried job twice; the last row counts.
+    return rows.drop_duplicates(subset=SAMPLE_KEY, keep="last")
+
+
+def _summary_value(summary: pd.DataFrame | None, group: tuple[str, str], column: str) -> float | None:
+    if summary is None or column not in summary.columns:
+        return None
+    match = summary[(summary["backend"] == group[0]) & (summary["pipeline"] == group[1])]
+    if match.empty:
+        return None
+    value = match.iloc[0][column]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _ratio(errors: float, length: float) -> float:
+    if length > 0:
+        return float(errors / length)
+    return 0.0 if errors == 0 else 1.0

@@ -1,0 +1,101 @@
+"""Reports read from run folders: tables, Markdown, HTML and charts.
+
+:func:`write_reports` (re)writes samples.csv, summary.csv, summary.md and, when
+the HTML writer is installed, report.html, from the run folder's results.jsonl
+and run.json alone, so ``ocr-harness report RUN_DIR`` can redo it at any time.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from harness.errors import InputError
+
+SAMPLES_FILE = "samples.csv"
+SUMMARY_FILE = "summary.csv"
+SUMMARY_MD_FILE = "summary.md"
+
+
+@dataclass
+class Reports:
+    """What write_reports wrote, and the summary table to show in the terminal."""
+
+    run_dir: Path
+    files: list[Path] = field(default_factory=list)
+    table: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def read_run_info(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "run.json"
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: not valid JSON: {error}") from None
+
+
+def write_reports(run_dir: str | Path, *, html: bool = True, log: TextIO | None = None) -> Reports:
+    """Score the stored results and write every report file of the run folder."""
+    from harness.metrics import resolve_profile
+    from harness.report.markdown import summary_markdown, summary_notes, summary_table
+    from harness.report.tables import samples_frame, summary_frame, write_csv
+    from harness.store import RESULTS_FILE, read_results
+
+    run_dir = Path(run_dir)
+    log = log if log is not None else sys.stderr
+    if not (run_dir / RESULTS_FILE).is_file():
+        raise InputError(
+            f"{run_dir}: not a run folder ({RESULTS_FILE} is missing)",
+            fix="pass a folder written by 'ocr-harness run', e.g. reports/latest",
+        )
+    info = read_run_info(run_dir)
+    # Profiles are rebuilt by name: scores always follow this version's rules, and say so.
+    profile = resolve_profile((info.get("normalisation") or {}).get("name"))
+    if info.get("normalisation", {}).get("id") not in (None, profile.id):
+        print(
+            f"note: {run_dir.name} was scored with {info['normalisation']['id']}; re-scoring with {profile.id}",
+            file=log,
+        )
+        info["normalisation"] = profile.settings()
+    policy = info.get("failure_policy") or "exclude"
+    config = info.get("config") or {}
+    backends = [backend.get("label") or backend.get("name") for backend in config.get("backends", [])]
+    pipelines = info.get("pipelines", [])
+    samples = samples_frame(read_results(run_dir / RESULTS_FILE), profile, backends=backends, pipelines=pipelines)
+    summary = summary_frame(samples, failure_policy=policy, backends=backends, pipelines=pipelines)
+    reports = Reports(run_dir)
+    reports.files.append(write_csv(samples, run_dir / SAMPLES_FILE))
+    reports.files.append(write_csv(summary, run_dir / SUMMARY_FILE))
+    markdown_path = run_dir / SUMMARY_MD_FILE
+    markdown_path.write_text(summary_markdown(summary, info), encoding="utf-8")
+    reports.files.append(markdown_path)
+    reports.table = summary_table(summary)
+    reports.notes = summary_notes(summary, info)
+    if html:
+        html_path = _write_html(run_dir, log)
+        if html_path is not None:
+            reports.files.append(html_path)
+    return reports
+
+
+def _write_html(run_dir: Path, log: TextIO) -> Path | None:
+    try:
+        from harness.report.html import write_html_report
+    except ModuleNotFoundError as error:
+        if error.name == "harness.report.html":  # not installed: CSV and Markdown only
+            return None
+        print(f"warning: the HTML report could not be written: {error}", file=log)
+        return None
+    try:
+        return write_html_report(run_dir)
+    except Exception as error:  # the CSV and Markdown reports stand on their own
+        print(f"warning: the HTML report could not be written: {type(error).__name__}: {error}", file=log)
+        traceback.print_exc(file=log)
+        return None

@@ -1,0 +1,369 @@
+"""Inline SVG charts for the HTML report: no JavaScript, no network, text escaped.
+
+Each function returns one ``<svg>`` element as a string; every label is escaped here,
+because labels include user-supplied names (pipelines, tag values).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+#: Tableau 10: distinguishable, and readable for most colour-blind readers.
+PALETTE = (
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+)
+
+_FONT = 'font-family="system-ui, sans-serif" font-size="12"'
+
+
+def color(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+@dataclass(frozen=True)
+class Point:
+    """One backend x pipeline in the accuracy/throughput plane."""
+
+    label: str
+    throughput: float
+    error: float
+    error_low: float | None = None
+    error_high: float | None = None
+    color: str = PALETTE[0]
+    comparable: bool = True
+
+
+@dataclass(frozen=True)
+class Box:
+    """A distribution summarised for a box plot, plus the raw values for a strip."""
+
+    label: str
+    values: tuple[float, ...]
+    color: str = PALETTE[0]
+
+
+def pareto_front(points: Sequence[Point]) -> list[Point]:
+    """Points no other point beats on both axes (lower error and higher throughput)."""
+    candidates = [p for p in points if p.comparable and _finite(p.error) and _finite(p.throughput)]
+    front = []
+    for point in candidates:
+        dominated = any(
+            other.error <= point.error
+            and other.throughput >= point.throughput
+            and (other.error < point.error or other.throughput > point.throughput)
+            for other in candidates
+        )
+        if not dominated:
+            front.append(point)
+    return sorted(front, key=lambda p: p.throughput)
+
+
+def accuracy_throughput(points: Sequence[Point], *, error_name: str = "CER") -> str:
+    """Scatter of error rate (down is better) against pages/s (right is better), front marked."""
+    width, height = 760, 420
+    left, right, top, bottom = 64, 230, 20, 48
+    plotted = [p for p in points if _finite(p.error) and _finite(p.throughput) and p.throughput > 0]
+    if not plotted:
+        return _empty(width, "No group has both an error rate and a throughput to plot.")
+    xs = [p.throughput for p in plotted]
+    x_log = max(xs) / min(xs) > 20
+    x_scale = _Scale(min(xs), max(xs), left, width - right, log=x_log, pad=0.08)
+    highs = [p.error_high if p.error_high is not None else p.error for p in plotted]
+    y_scale = _Scale(0.0, max(max(highs), 1e-4), height - bottom, top, pad=0.05, zero=True)
+    parts = [_svg_open(width, height, f"{error_name} against throughput")]
+    parts += _axes(x_scale, y_scale, left, width - right, top, height - bottom)
+    parts.append(
+        f'<text x="{(left + width - right) / 2}" y="{height - 10}" text-anchor="middle" {_FONT}>'
+        f"pages per second{' (log scale)' if x_log else ''} → faster</text>"
+    )
+    parts.append(
+        f'<text transform="translate(16,{(top + height - bottom) / 2}) rotate(-90)" text-anchor="middle" '
+        f"{_FONT}>{escape(error_name)} (%) ↓ better</text>"
+    )
+    front = pareto_front(plotted)
+    if len(front) > 1:
+        # Step line: the best error rate reachable at each throughput or more.
+        path = []
+        for index, point in enumerate(front):
+            x, y = x_scale(point.throughput), y_scale(point.error)
+            if index:
+                path.append(f"L{x_scale(front[index - 1].throughput):.1f},{y:.1f}")
+            path.append(f"{'M' if not index else 'L'}{x:.1f},{y:.1f}")
+        parts.append(
+            f'<path class="pareto" d="{" ".join(path)}" fill="none" stroke="#444" '
+            'stroke-dasharray="5 4" stroke-width="1.5"/>'
+        )
+    front_labels = {p.label for p in front}
+    for point in plotted:
+        x, y = x_scale(point.throughput), y_scale(point.error)
+        tooltip = (
+            f"{point.label}: {point.error * 100:.2f}% {error_name}, {point.throughput:.3g} pages/s"
+            + ("" if point.comparable else " (not comparable: truncated output)")
+        )
+        if point.error_low is not None and point.error_high is not None:
+            parts.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y_scale(point.error_low):.1f}" '
+                f'y2="{y_scale(point.error_high):.1f}" stroke="{point.color}" stroke-width="2" opacity="0.6"/>'
+            )
+        fill = point.color if point.comparable else "none"
+        parts.append(
+            f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{fill}" stroke="{point.color}" '
+            f'stroke-width="2"><title>{escape(tooltip)}</title></circle>'
+        )
+        if point.label in front_labels:
+            parts.append(
+                f'<circle class="pareto-point" cx="{x:.1f}" cy="{y:.1f}" r="10" fill="none" '
+                'stroke="#222" stroke-width="1.5"/>'
+            )
+    # Legend on the right: one entry per point, front members starred.
+    for index, point in enumerate(plotted):
+        y = top + 10 + index * 18
+        if y > height - bottom:
+            break
+        fill = point.color if point.comparable else "none"
+        star = "★ " if point.label in front_labels else ""
+        note = "" if point.comparable else " (n/c)"
+        parts.append(
+            f'<circle cx="{width - right + 18}" cy="{y}" r="5" fill="{fill}" stroke="{point.color}" '
+            f'stroke-width="2"/><text x="{width - right + 28}" y="{y + 4}" {_FONT}>'
+            f"{escape(star + _shorten(point.label, 30) + note)}<title>{escape(point.label)}</title></text>"
+        )
+    parts.append(
+        f'<text x="{width - right + 10}" y="{height - 12}" {_FONT} fill="#555">'
+        "★ Pareto front (dashed)</text>"
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def grouped_bars(
+    categories: Sequence[str],
+    series: Sequence[tuple[str, str, Sequence[float | None]]],
+    *,
+    x_title: str,
+    y_title: str,
+) -> str:
+    """Bars per category, one per series ``(label, colour, values)``; values are fractions."""
+    width = max(560, 140 + len(categories) * max(40, 16 * len(series)))
+    height = 340 + 18 * ((len(series) + 2) // 3)
+    left, right, top, bottom = 64, 20, 20, 70 + 18 * ((len(series) + 2) // 3)
+    values = [v for _, _, vs in series for v in vs if v is not None and _finite(v)]
+    if not categories or not values:
+        return _empty(width, "Nothing to plot.")
+    y_scale = _Scale(0.0, max(max(values), 1e-4), height - bottom, top, pad=0.05, zero=True)
+    parts = [_svg_open(width, height, y_title)]
+    band = (width - left - right) / len(categories)
+    bar = band * 0.8 / max(1, len(series))
+    parts += _y_axis(y_scale, left, width - right)
+    for c_index, category in enumerate(categories):
+        x0 = left + c_index * band + band * 0.1
+        parts.append(
+            f'<text x="{left + (c_index + 0.5) * band:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
+            f"{_FONT}>{escape(_shorten(category, 14))}<title>{escape(category)}</title></text>"
+        )
+        for s_index, (label, colour, series_values) in enumerate(series):
+            value = series_values[c_index]
+            if value is None or not _finite(value):
+                continue
+            y = y_scale(value)
+            parts.append(
+                f'<rect class="bar" x="{x0 + s_index * bar:.1f}" y="{y:.1f}" width="{max(bar - 1, 1):.1f}" '
+                f'height="{max(y_scale(0) - y, 0.5):.1f}" fill="{colour}"><title>'
+                f"{escape(f'{label} | {category}: {value * 100:.2f}%')}</title></rect>"
+            )
+    parts.append(
+        f'<line x1="{left}" x2="{width - right}" y1="{y_scale(0):.1f}" y2="{y_scale(0):.1f}" stroke="#333"/>'
+    )
+    parts.append(
+        f'<text x="{(left + width - right) / 2}" y="{height - bottom + 36}" text-anchor="middle" {_FONT}>'
+        f"{escape(x_title)}</text>"
+    )
+    parts.append(
+        f'<text transform="translate(16,{(top + height - bottom) / 2}) rotate(-90)" text-anchor="middle" '
+        f"{_FONT}>{escape(y_title)}</text>"
+    )
+    parts += _legend([(label, colour) for label, colour, _ in series], left, height - bottom + 54, width)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def latency_boxes(boxes: Sequence[Box], *, unit: str = "s") -> str:
+    """Horizontal box plots (quartiles, whiskers at min/max) with every value as a dot."""
+    rows = [b for b in boxes if b.values]
+    if not rows:
+        return _empty(560, "No latencies to plot.")
+    width = 760
+    label_width = 230
+    row_height = 34
+    top, bottom = 16, 44
+    height = top + bottom + row_height * len(rows)
+    every = [v for b in rows for v in b.values]
+    positive = [v for v in every if v > 0]
+    log = bool(positive) and len(positive) == len(every) and max(every) / min(positive) > 30
+    x_scale = _Scale(min(every), max(every), label_width, width - 20, log=log, pad=0.04, zero=not log)
+    parts = [_svg_open(width, height, "latency per job")]
+    for tick in x_scale.ticks():
+        x = x_scale(tick)
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{height - bottom}" stroke="#e5e5e5"/>'
+            f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" {_FONT}>{_fmt(tick)}</text>'
+        )
+    for index, box in enumerate(rows):
+        y = top + index * row_height + row_height / 2
+        q = _quantiles(box.values)
+        parts.append(
+            f'<text x="{label_width - 8}" y="{y + 4:.1f}" text-anchor="end" {_FONT}>'
+            f"{escape(_shorten(box.label, 34))}<title>{escape(box.label)}</title></text>"
+        )
+        parts.append(
+            f'<line x1="{x_scale(q[0]):.1f}" x2="{x_scale(q[4]):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="{box.color}"/>'
+            f'<rect class="box" x="{x_scale(q[1]):.1f}" y="{y - 9:.1f}" '
+            f'width="{max(x_scale(q[3]) - x_scale(q[1]), 1):.1f}" height="18" fill="{box.color}" '
+            f'fill-opacity="0.25" stroke="{box.color}"><title>'
+            f"{escape(f'{box.label}: median {_fmt(q[2])} {unit}, quartiles {_fmt(q[1])}-{_fmt(q[3])}')}"
+            "</title></rect>"
+            f'<line x1="{x_scale(q[2]):.1f}" x2="{x_scale(q[2]):.1f}" y1="{y - 9:.1f}" y2="{y + 9:.1f}" '
+            f'stroke="{box.color}" stroke-width="3"/>'
+        )
+        for j, value in enumerate(box.values[:400]):
+            jitter = ((j * 7919) % 13 - 6) * 0.9  # deterministic jitter: the same report twice is identical
+            parts.append(
+                f'<circle cx="{x_scale(value):.1f}" cy="{y + jitter:.1f}" r="2" fill="{box.color}" '
+                'fill-opacity="0.6"/>'
+            )
+    parts.append(
+        f'<text x="{(label_width + width - 20) / 2}" y="{height - 8}" text-anchor="middle" {_FONT}>'
+        f"seconds per job{' (log scale)' if log else ''}</text>"
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# --- helpers ------------------------------------------------------------------
+
+
+class _Scale:
+    """Maps data to pixels, linearly or logarithmically, with 'nice' ticks."""
+
+    def __init__(
+        self, low: float, high: float, start: float, end: float, *, log: bool = False, pad: float = 0.0,
+        zero: bool = False,
+    ) -> None:
+        self.log = log
+        if log:
+            low, high = math.log10(low), math.log10(high)
+        if zero:
+            low = min(low, 0.0)
+        if high - low < 1e-12:
+            low, high = low - 0.5 if not zero else low, high + 0.5
+        span = high - low
+        self.low = low if zero and low == 0 else low - span * pad
+        self.high = high + span * pad
+        self.start, self.end = start, end
+
+    def __call__(self, value: float) -> float:
+        v = math.log10(value) if self.log else value
+        return self.start + (v - self.low) / (self.high - self.low) * (self.end - self.start)
+
+    def ticks(self) -> list[float]:
+        if self.log:
+            return [10.0**e for e in range(math.ceil(self.low), math.floor(self.high) + 1)] or [
+                10**self.low,
+                10**self.high,
+            ]
+        raw = (self.high - self.low) / 5
+        magnitude = 10 ** math.floor(math.log10(raw))
+        step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+        first = math.ceil(self.low / step) * step
+        return [first + i * step for i in range(int((self.high - first) / step) + 1)]
+
+
+def _axes(x_scale: _Scale, y_scale: _Scale, x0: float, x1: float, y0: float, y1: float) -> list[str]:
+    parts = _y_axis(y_scale, x0, x1)
+    for tick in x_scale.ticks():
+        x = x_scale(tick)
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y0}" y2="{y1}" stroke="#eee"/>'
+            f'<text x="{x:.1f}" y="{y1 + 16}" text-anchor="middle" {_FONT}>{_fmt(tick)}</text>'
+        )
+    parts.append(f'<rect x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" fill="none" stroke="#999"/>')
+    return parts
+
+
+def _y_axis(y_scale: _Scale, x0: float, x1: float) -> list[str]:
+    parts = []
+    for tick in y_scale.ticks():
+        y = y_scale(tick)
+        parts.append(
+            f'<line x1="{x0}" x2="{x1}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>'
+            f'<text x="{x0 - 6}" y="{y + 4:.1f}" text-anchor="end" {_FONT}>{_fmt(tick * 100)}</text>'
+        )
+    return parts
+
+
+def _legend(entries: Sequence[tuple[str, str]], x0: float, y0: float, width: float) -> list[str]:
+    parts = []
+    column_width = max(180, (width - x0) / 3)
+    for index, (label, colour) in enumerate(entries):
+        x = x0 + (index % 3) * column_width
+        y = y0 + (index // 3) * 18
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y - 9}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{x + 17:.1f}" y="{y + 1}" {_FONT}>{escape(_shorten(label, 28))}'
+            f"<title>{escape(label)}</title></text>"
+        )
+    return parts
+
+
+def _svg_open(width: float, height: float, title: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width:.0f} {height:.0f}" '
+        f'width="{width:.0f}" height="{height:.0f}" role="img" aria-label="{escape(title)}">'
+    )
+
+
+def _empty(width: float, message: str) -> str:
+    return f'{_svg_open(width, 40, message)}<text x="8" y="24" {_FONT}>{escape(message)}</text></svg>'
+
+
+def _quantiles(values: Sequence[float]) -> tuple[float, float, float, float, float]:
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        position = q * (len(ordered) - 1)
+        low = math.floor(position)
+        high = min(low + 1, len(ordered) - 1)
+        return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+    return ordered[0], at(0.25), at(0.5), at(0.75), ordered[-1]
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def _fmt(value: float) -> str:
+    if value == 0:
+        return "0"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    if abs(value) >= 1:
+        return f"{value:.3g}"
+    return f"{value:.2g}"
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,455 @@
+"""The self-contained HTML report of a run folder (report.html).
+
+Everything is inline: CSS, a little JavaScript (table sorting, sample ordering), SVG
+charts and images as data URIs, so the file opens offline and can be attached to a
+CI job. All ground truth and OCR output goes through Jinja2 autoescaping: OCR output
+is untrusted text.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from harness.align import Alignment, ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
+from harness.report import charts
+from harness.report.run_data import RunData, group_label, load_run, tag_columns
+
+#: Samples shown in the drill-down (worst first); more would make the file unwieldy.
+MAX_SAMPLES = 150
+#: Rows of each confusion table.
+TOP_CONFUSIONS = 15
+
+
+def write_html_report(run_dir: Path, *, max_samples: int = MAX_SAMPLES) -> Path:
+    """Write ``run_dir/report.html`` from the run folder's files and return its path."""
+    run_dir = Path(run_dir)
+    html = render_run_report(load_run(run_dir), max_samples=max_samples)
+    target = run_dir / "report.html"
+    partial = target.with_suffix(".html.partial")
+    partial.write_text(html, encoding="utf-8")
+    os.replace(partial, target)  # never leave a half-written report behind
+    return target
+
+
+def render_run_report(run: RunData, *, max_samples: int = MAX_SAMPLES) -> str:
+    analysis = analyse(run)
+    context = {
+        "title": f"{run.info.get('suite') or run.name}: OCR report",
+        "run": run,
+        "meta": _meta(run),
+        "summary": _summary_table(run),
+        "charts": _charts(run, analysis),
+        "errors": _error_tables(run, analysis),
+        "samples": _drilldown(run, analysis, max_samples),
+        "failures": _failures(run),
+    }
+    return environment().get_template("report.html.j2").render(**context)
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pct"] = format_percent
+    env.filters["num"] = format_number
+    env.filters["visible"] = visible
+    return env
+
+
+# --- analysis shared by the sections -------------------------------------------------
+
+
+@dataclass
+class GroupAnalysis:
+    """Error analysis of one backend x pipeline over its scored, comparable rows."""
+
+    label: str
+    color: str
+    confusions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    classes: dict[str, ClassStats] = field(default_factory=dict)
+    errors: int = 0
+
+
+@dataclass
+class Analysis:
+    groups: dict[tuple[str, str], GroupAnalysis]
+    alignments: dict[Any, Alignment]  # samples.csv index -> alignment of ground truth and text
+
+
+def analyse(run: RunData) -> Analysis:
+    """Align every scored row once; aggregate confusions and class accuracy per group."""
+    groups = {
+        group: GroupAnalysis(group_label(*group), charts.color(index))
+        for index, group in enumerate(run.groups())
+    }
+    alignments: dict[Any, Alignment] = {}
+    per_group_classes: dict[tuple[str, str], list[dict[str, ClassStats]]] = {g: [] for g in groups}
+    for index, row in scored_rows(run.samples).iterrows():
+        alignment = align(str(row["ground_truth"]), str(row["text"]))
+        alignments[index] = alignment
+        if not row["comparable"]:
+            continue
+        group = (row["backend"], row["pipeline"])
+        groups[group].confusions.update(confusions(alignment))
+        groups[group].errors += alignment.errors
+        per_group_classes[group].append(class_accuracy(alignment))
+    for group, stats in per_group_classes.items():
+        groups[group].classes = merge_class_stats(stats)
+    return Analysis(groups, alignments)
+
+
+def scored_rows(samples: pd.DataFrame) -> pd.DataFrame:
+    return samples[samples["status"] == "ok"]
+
+
+# --- sections ------------------------------------------------------------------------
+
+_SUMMARY_COLUMNS: tuple[tuple[str, str, str, str | None], ...] = (
+    # key, title, format, which value is best
+    ("jobs", "Jobs", "int", None),
+    ("failed", "Failed", "int", "low"),
+    ("micro_cer", "CER", "pct", "low"),
+    ("macro_cer", "Mean page CER", "pct", "low"),
+    ("micro_wer", "WER", "pct", "low"),
+    ("pages_per_s", "Pages/s", "num", "high"),
+    ("chars_per_s", "Chars/s", "num", "high"),
+    ("latency_p50_s", "Latency p50 (s)", "num", "low"),
+    ("latency_p95_s", "Latency p95 (s)", "num", "low"),
+    ("cold_latency_s", "Cold start (s)", "num", "low"),
+    ("cpu_s_per_page", "CPU s/page", "num", "low"),
+    ("peak_rss_mb", "Peak RSS (MB)", "num", "low"),
+)
+_ACCURACY_COLUMNS = {"micro_cer", "macro_cer", "micro_wer"}
+
+
+def _summary_table(run: RunData) -> dict[str, Any]:
+    frame = run.summary
+    columns = [column for column in _SUMMARY_COLUMNS if column[0] in frame.columns]
+    comparable = frame["comparable"] if "comparable" in frame.columns else pd.Series(True, index=frame.index)
+    best: dict[str, float] = {}
+    for key, _, _, better in columns:
+        if better is None:
+            continue
+        values = frame[key][comparable] if key in _ACCURACY_COLUMNS else frame[key]
+        values = values.dropna()
+        if len(values) > 1:
+            best[key] = float(values.min() if better == "low" else values.max())
+    rows = []
+    for index, row in frame.iterrows():
+        cells = []
+        for key, _, kind, _ in columns:
+            value = _float(row.get(key))
+            interval = None
+            if kind == "pct" and f"{key}_low" in frame.columns:
+                low, high = _float(row.get(f"{key}_low")), _float(row.get(f"{key}_high"))
+                if low is not None and high is not None:
+                    interval = (low, high)
+            is_accuracy = key in _ACCURACY_COLUMNS
+            cells.append(
+                {
+                    "key": key,
+                    "kind": kind,
+                    "value": value,
+                    "interval": interval,
+                    "best": value is not None and best.get(key) == value and (not is_accuracy or comparable[index]),
+                    "not_comparable": is_accuracy and not comparable[index],
+                }
+            )
+        failures = _json_object(row.get("failures"))
+        rows.append(
+            {
+                "backend": row["backend"],
+                "pipeline": row["pipeline"],
+                "comparable": bool(comparable[index]),
+                "failures": failures,
+                "cells": cells,
+            }
+        )
+    return {"columns": [{"key": k, "title": t, "kind": f} for k, t, f, _ in columns], "rows": rows}
+
+
+def _charts(run: RunData, analysis: Analysis) -> list[dict[str, Any]]:
+    figures = []
+    summary = run.summary
+    if {"micro_cer", "pages_per_s"} <= set(summary.columns):
+        points = []
+        left_out = []
+        for _, row in summary.iterrows():
+            group = (row["backend"], row["pipeline"])
+            if not bool(row.get("comparable", True)):
+                left_out.append(group_label(*group))  # a truncated CER would only mislead here
+                continue
+            points.append(
+                charts.Point(
+                    label=group_label(*group),
+                    throughput=_float(row["pages_per_s"]) or 0.0,
+                    error=_float(row["micro_cer"]) if _float(row["micro_cer"]) is not None else math.nan,
+                    error_low=_float(row.get("micro_cer_low")),
+                    error_high=_float(row.get("micro_cer_high")),
+                    color=analysis.groups[group].color if group in analysis.groups else charts.color(0),
+                )
+            )
+        figures.append(
+            {
+                "id": "chart-pareto",
+                "title": "Accuracy against throughput",
+                "caption": "Each point is one backend with one pipeline; bars are 95% intervals of CER. "
+                "Points on the dashed line (★) are not beaten on both accuracy and speed by any other."
+                + (f" Not plotted, as not comparable (truncated output): {', '.join(left_out)}." if left_out else ""),
+                "svg": charts.accuracy_throughput(points),
+            }
+        )
+    scored = scored_rows(run.samples)
+    scored = scored[scored["comparable"]]
+    breakdowns = [(column, column.removeprefix("tag."), "CER by " + column.removeprefix("tag."))
+                  for column in tag_columns(scored) if scored[column].astype(str).nunique() > 1]
+    if not breakdowns and scored["dataset"].nunique() > 1:
+        breakdowns = [("dataset", "dataset", "CER by dataset")]
+    for column, name, title in breakdowns:
+        categories = _ordered_categories(scored[column])
+        series = []
+        for group, info in analysis.groups.items():
+            rows = scored[(scored["backend"] == group[0]) & (scored["pipeline"] == group[1])]
+            values: list[float | None] = []
+            for category in categories:
+                subset = rows[rows[column].astype(str) == category]
+                reference = subset["ref_chars"].sum() if "ref_chars" in subset else 0
+                values.append(float(subset["char_errors"].sum() / reference) if reference else None)
+            series.append((info.label, info.color, values))
+        figures.append(
+            {
+                "id": f"chart-by-{name}",
+                "title": title,
+                "caption": f"CER (total edits / total reference characters) of the samples with each {name}.",
+                "svg": charts.grouped_bars(categories, series, x_title=name, y_title="CER (%)"),
+            }
+        )
+    ok = run.samples[run.samples["status"].isin(("ok", "unscored"))]
+    if "total_s" in ok.columns:
+        boxes = []
+        for group, info in analysis.groups.items():
+            rows = ok[(ok["backend"] == group[0]) & (ok["pipeline"] == group[1])]
+            warm = rows[~rows["cold"]] if "cold" in rows.columns else rows
+            values = tuple(float(v) for v in (warm if len(warm) else rows)["total_s"].dropna())
+            boxes.append(charts.Box(info.label, values, info.color))
+        figures.append(
+            {
+                "id": "chart-latency",
+                "title": "Latency per job",
+                "caption": "Seconds per job (load, preprocess and recognise), warm jobs only: the first job of "
+                "each worker also starts its engine. Box: quartiles and median; whiskers: min and max.",
+                "svg": charts.latency_boxes(boxes),
+            }
+        )
+    return figures
+
+
+def _error_tables(run: RunData, analysis: Analysis) -> dict[str, Any]:
+    from harness.align import CHAR_CLASSES
+
+    tables = []
+    for info in analysis.groups.values():
+        if not info.errors:
+            continue
+        rows = [
+            {"ref": ref, "hyp": hyp, "count": count, "share": count / info.errors}
+            for (ref, hyp), count in info.confusions.most_common(TOP_CONFUSIONS)
+        ]
+        tables.append({"label": info.label, "color": info.color, "rows": rows, "errors": info.errors})
+    present = [kind for kind in CHAR_CLASSES if any(kind in g.classes for g in analysis.groups.values())]
+    class_rows = [
+        {"label": info.label, "color": info.color, "cells": [info.classes.get(kind) for kind in present]}
+        for info in analysis.groups.values()
+        if info.classes
+    ]
+    return {"confusions": tables, "classes": present, "class_rows": class_rows}
+
+
+def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, Any]:
+    from harness.errors import OcrHarnessError
+    from harness.report.images import resolve_image, thumbnail_data_uri
+
+    samples = run.samples
+    group_index = {group: index for index, group in enumerate(analysis.groups)}
+    datasets = run.info.get("datasets") or {}
+    cards = []
+    for (dataset, sample_id, page), rows in samples.groupby(["dataset", "sample_id", "page"], sort=False):
+        entries = []
+        scores: dict[int, float] = {}
+        for index, row in rows.iterrows():
+            group = (row["backend"], row["pipeline"])
+            position = group_index.get(group, 0)
+            entry = {
+                "group": position,
+                "label": group_label(*group),
+                "color": analysis.groups[group].color if group in analysis.groups else charts.color(0),
+                "status": row["status"],
+                "comparable": bool(row["comparable"]),
+                "truncated": bool(row.get("truncated", False)),
+                "cer": _float(row.get("cer")),
+                "wer": _float(row.get("wer")),
+                "error": f"{row.get('error_type', '')}: {row.get('error_message', '')}".strip(": "),
+                "text": row["text"],
+                "segments": analysis.alignments[index].segments if index in analysis.alignments else None,
+            }
+            # Worst first: a failed job is as bad as it gets; unscored rows sort last.
+            if row["status"] == "error":
+                scores[position] = math.inf
+            elif entry["cer"] is not None and row["status"] == "ok":
+                scores[position] = entry["cer"]
+            entries.append(entry)
+        entries.sort(key=lambda entry: entry["group"])
+        finite = [s for s in scores.values() if math.isfinite(s)]
+        mean = (sum(finite) / len(finite)) if finite else -1.0
+        if any(math.isinf(s) for s in scores.values()):
+            mean = max(mean, 0.0) + 1e6  # failures first
+        first = rows.iloc[0]
+        cards.append(
+            {
+                "dataset": dataset,
+                "sample_id": sample_id,
+                "page": int(page),
+                "image": first.get("image", ""),
+                "dataset_path": (datasets.get(dataset) or {}).get("path") if isinstance(datasets, dict) else None,
+                "language": first.get("language", ""),
+                "ground_truth": first["ground_truth"],
+                "tags": {c.removeprefix("tag."): first[c] for c in tag_columns(samples) if str(first[c]) != ""},
+                "entries": entries,
+                "sort_mean": mean,
+                "sort_by_group": {k: (1e6 if math.isinf(v) else v) for k, v in scores.items()},
+            }
+        )
+    cards.sort(key=lambda card: -card["sort_mean"])
+    shown = cards[:max_samples]
+    for card in shown:
+        path = resolve_image(str(card["image"]), dataset_path=card["dataset_path"], run_dir=run.path)
+        card["thumbnail"] = None
+        card["image_problem"] = None
+        if path is None:
+            if card["image"]:
+                card["image_problem"] = f"image not found: {card['image']}"
+            continue
+        try:
+            card["thumbnail"] = thumbnail_data_uri(path, card["page"])
+        except OcrHarnessError as error:
+            card["image_problem"] = str(error)
+    groups = [{"index": i, "label": info.label} for i, info in enumerate(analysis.groups.values())]
+    return {"cards": shown, "total": len(cards), "groups": groups}
+
+
+def _failures(run: RunData) -> list[dict[str, Any]]:
+    failed = run.samples[run.samples["status"] == "error"]
+    return [
+        {
+            "sample_id": row["sample_id"],
+            "dataset": row["dataset"],
+            "page": row["page"],
+            "image": row.get("image", ""),
+            "backend": row["backend"],
+            "pipeline": row["pipeline"],
+            "error_type": row.get("error_type", ""),
+            "error_message": row.get("error_message", ""),
+        }
+        for _, row in failed.head(1000).iterrows()
+    ]
+
+
+def _meta(run: RunData) -> dict[str, Any]:
+    info = run.info
+    harness = info.get("harness") or {}
+    normalisation = info.get("normalisation") or {}
+    environment = info.get("environment") or {}
+    backends = info.get("backends") or {}
+    datasets = info.get("datasets") or {}
+    return {
+        "suite": info.get("suite") or run.name,
+        "folder": run.name,
+        "started": _timestamp(info.get("started")),
+        "finished": _timestamp(info.get("finished")),
+        "harness": " ".join(str(v) for v in (harness.get("version"), harness.get("commit")) if v),
+        "normalisation": normalisation.get("id") or normalisation.get("name") or "",
+        "failure_policy": info.get("failure_policy", ""),
+        "environment": {k: v for k, v in environment.items() if not isinstance(v, dict)},
+        "thread_env": environment.get("env") if isinstance(environment.get("env"), dict) else {},
+        "backends": backends if isinstance(backends, dict) else {},
+        "datasets": datasets if isinstance(datasets, dict) else {},
+        "groups": len(run.groups()),
+        "samples": int(run.samples[["dataset", "sample_id", "page"]].drop_duplicates().shape[0]),
+        "jobs": len(run.samples),
+    }
+
+
+# --- formatting ----------------------------------------------------------------------
+
+
+def format_percent(value: Any, digits: int = 2) -> str:
+    number = _float(value)
+    return "–" if number is None else f"{number * 100:.{digits}f}%"
+
+
+def format_number(value: Any) -> str:
+    number = _float(value)
+    if number is None:
+        return "–"
+    if number == 0:
+        return "0"
+    if abs(number) >= 100:
+        return f"{number:,.0f}"
+    if abs(number) >= 10:
+        return f"{number:.1f}"
+    return f"{number:.3g}"
+
+
+def _float(value: Any) -> float | None:
+    if value is None or isinstance(value, str):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    import json
+
+    if not isinstance(value, str) or not value.strip():
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _timestamp(value: Any) -> str:
+    from datetime import UTC, datetime
+
+    number = _float(value)
+    if number is not None:
+        return datetime.fromtimestamp(number, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(value or "")
+
+
+def _ordered_categories(values: Iterable[Any]) -> list[str]:
+    unique = sorted({str(v) for v in values if str(v) != ""})
+    try:
+        return sorted(unique, key=float)
+    except ValueError:
+        return unique
+

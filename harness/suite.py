@@ -1,0 +1,614 @@
+"""Suites: which datasets, backends and pipelines to run, how to score them, where to write.
+
+A suite is a TOML file (see ``suites/`` and docs/run-folder.md) or the same thing
+built from command-line flags (:func:`suite_from_args`). Either way it goes
+through one validation that checks everything checkable before any OCR starts:
+unknown keys (with a suggestion), bad values, unknown backends and steps, bad
+backend options, missing datasets, languages a backend cannot read when asked
+for explicitly, and backends that cannot run here. All problems are collected
+and raised as one ConfigError, each line starting with its key path
+(``backends[1].options.psm``; list indices count from 0).
+
+Pipelines come from ``pipelines`` (a list in ``a(x=1)|b`` notation) and from
+``[grid]``, whose cartesian product is expanded: ``"step.param" = [values]``
+keys give the step that parameter, steps in the order their first key is
+written; a ``"step" = [true, false]`` key includes the step or leaves it out.
+Every value is used as written: ``"binarize.method" = ["none", "otsu"]`` gives
+``binarize(method=none)``, which is a real step that changes nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.errors import ConfigError, OcrHarnessError
+from harness.metrics import FAILURE_POLICIES, Normalisation, resolve_profile
+from harness.pipeline import EMPTY_PIPELINE, _parse_value, build_pipeline, parse_pipeline
+from harness.worker import BackendSpec
+
+if typing.TYPE_CHECKING:
+    from harness.datasets import Dataset
+    from harness.plugins import Registry
+
+DEFAULT_TIMEOUT = 300.0
+DEFAULT_OUTPUT = "reports"
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetConfig(_Strict):
+    path: str = Field(description="dataset folder or manifest, relative to the suite file")
+    format: str | None = Field(None, description="dataset format name; detected when omitted")
+    language: str | None = Field(None, description="language of every sample, overriding the dataset's")
+    allow_outside_root: bool = Field(False, description="let a manifest name files outside its folder")
+
+
+class Thresholds(_Strict):
+    """Limits the CI gate (``ocr-harness check``) applies to this backend."""
+
+    max_cer: float | None = Field(None, ge=0)
+    max_wer: float | None = Field(None, ge=0)
+    min_pages_per_s: float | None = Field(None, gt=0)
+
+
+class BackendConfig(_Strict):
+    name: str
+    label: str | None = Field(None, description="name in reports; needed when a backend appears twice")
+    options: dict[str, Any] = Field(default_factory=dict)
+    language: str | None = Field(None, description="read every sample in this language")
+    thresholds: Thresholds | None = None
+
+
+class MetricsConfig(_Strict):
+    normalisation: str | list[str] = Field("nfc-ws", description="profile name, 'a+b', or a list")
+    failure_policy: Literal["exclude", "count_as_cer_1"] = "exclude"
+
+
+class RunConfig(_Strict):
+    jobs: int | None = Field(None, ge=1, description="worker processes; default: one per core")
+    timeout: float = Field(DEFAULT_TIMEOUT, gt=0, description="seconds per job before its worker is stopped")
+    output: str = Field(DEFAULT_OUTPUT, description="folder run folders are written under")
+    serial: bool = Field(False, description="run in this process, one job at a time (debugging)")
+
+
+Scalar = Union[str, int, float, bool]  # noqa: UP007 (pydantic needs a runtime union here)
+
+
+class SuiteConfig(_Strict):
+    """The whole suite file; sections are validated one by one so every error is found at once."""
+
+    name: str | None = None
+    datasets: list[dict[str, Any]] = Field(min_length=1)
+    backends: list[dict[str, Any]] = Field(min_length=1)
+    pipelines: list[str] = Field(default_factory=list)
+    grid: dict[str, list[Scalar]] = Field(default_factory=dict)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    run: RunConfig = Field(default_factory=RunConfig)
+    check: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A dataset of the suite, loaded."""
+
+    config: DatasetConfig
+    path: Path
+    dataset: Dataset
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    """A backend of the suite: its class, options as written, and the name reports use."""
+
+    index: int
+    label: str
+    spec: BackendSpec
+    backend_class: Any
+    resolved_options: dict[str, Any]
+    version: str
+    language: str | None = None
+    thresholds: Thresholds | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass
+class Suite:
+    """A validated suite, ready to plan: everything in it has been checked."""
+
+    name: str
+    source: Path | None
+    datasets: list[DatasetEntry]
+    backends: list[BackendEntry]
+    pipelines: list[str]
+    profile: Normalisation
+    failure_policy: str
+    run: RunConfig
+    check: dict[str, Any] | None = None
+    plugin_modules: tuple[str, ...] = ()
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+
+    def resolved_config(self) -> dict[str, Any]:
+        """The fully resolved suite, as recorded in run.json."""
+        return {
+            "name": self.name,
+            "source": str(self.source) if self.source else None,
+            "datasets": [
+                {**entry.config.model_dump(), "path": str(entry.path), "name": entry.dataset.name}
+                for entry in self.datasets
+            ],
+            "backends": [
+                {
+                    "name": entry.name,
+                    "label": entry.label,
+                    "options": entry.spec.options_dict,
+                    "resolved_options": entry.resolved_options,
+                    "language": entry.language,
+                    "thresholds": entry.thresholds.model_dump() if entry.thresholds else None,
+                }
+                for entry in self.backends
+            ],
+            "pipelines": list(self.pipelines),
+            "grid": self.grid,
+            "metrics": {"normalisation": self.profile.id, "failure_policy": self.failure_policy},
+            "run": self.run.model_dump(),
+            "check": self.check,
+            "plugins": list(self.plugin_modules),
+        }
+
+
+# --- entry points ----------------------------------------------------------------
+
+
+def load_suite(path: str | Path, registry: Registry, *, overrides: Mapping[str, Any] | None = None) -> Suite:
+    """Read and validate a suite file. ``overrides`` replace ``[run]`` keys (command-line flags)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such suite file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the suite file: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    if overrides:
+        run = dict(data.get("run") or {}) if isinstance(data.get("run", {}), dict) else {}
+        run.update(overrides)
+        data["run"] = run
+    data.setdefault("name", path.stem)
+    return build_suite(data, base_dir=path.parent, source=path, registry=registry, where=str(path))
+
+
+def suite_from_args(
+    datasets: Sequence[str],
+    registry: Registry,
+    *,
+    backends: Sequence[str] = (),
+    pipelines: Sequence[str] = (),
+    options: Sequence[str] = (),
+    name: str | None = None,
+    run: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+) -> Suite:
+    """The suite an ad hoc ``ocr-harness run DATASET --backend ...`` describes."""
+    errors: list[str] = []
+    backend_names = list(backends) or ["rapidocr"]
+    backend_tables: list[dict[str, Any]] = [{"name": backend, "options": {}} for backend in backend_names]
+    for raw in options:
+        key, sep, value = raw.partition("=")
+        backend, dot, option = key.strip().partition(".")
+        if not sep or not dot or not option:
+            errors.append(f"--option {raw!r}: write it as BACKEND.KEY=VALUE, e.g. tesseract.psm=6")
+            continue
+        targets = [table for table in backend_tables if table["name"] == backend]
+        if not targets:
+            errors.append(
+                f"--option {raw!r}: backend {backend!r} is not one of this run's backends "
+                f"({', '.join(backend_names)})"
+            )
+        for table in targets:
+            table["options"][option] = _parse_value(value.strip())
+    if errors:
+        raise ConfigError(_error_list("the command line", errors))
+    default_name = name or (Path(datasets[0]).resolve().name if datasets else "run")
+    data: dict[str, Any] = {
+        "name": default_name,
+        "datasets": [{"path": str(path)} for path in datasets],
+        "backends": backend_tables,
+        "pipelines": list(pipelines) or [EMPTY_PIPELINE],
+        "run": dict(run or {}),
+        "metrics": dict(metrics or {}),
+    }
+    return build_suite(data, base_dir=Path.cwd(), source=None, registry=registry, where="the command line")
+
+
+def build_suite(
+    data: Mapping[str, Any], *, base_dir: Path, source: Path | None, registry: Registry, where: str
+) -> Suite:
+    """Validate suite data (as parsed from TOML); one ConfigError lists every problem."""
+    errors: list[str] = []
+    top = _validate(SuiteConfig, data, "", errors)
+    raw_datasets = data.get("datasets") if isinstance(data.get("datasets"), list) else []
+    raw_backends = data.get("backends") if isinstance(data.get("backends"), list) else []
+    metrics = top.metrics if top else _section(MetricsConfig, data, "metrics", errors)
+    run = top.run if top else _section(RunConfig, data, "run", errors)
+
+    name = (top.name if top else None) or "suite"
+    if not _SAFE_NAME.match(name):
+        errors.append(f"name: {name!r} is used in folder names: use letters, digits, '.', '_' and '-'")
+
+    profile = None
+    if metrics is not None:
+        try:
+            profile = resolve_profile(metrics.normalisation)
+        except ConfigError as error:
+            errors.append(f"metrics.normalisation: {error}")
+
+    datasets = _check_datasets(raw_datasets, base_dir, registry, errors)
+    backends = _check_backends(raw_backends, registry, errors)
+    for entry in datasets:
+        if entry.config.language is None:
+            continue
+        index = datasets.index(entry)
+        for backend in backends:
+            if backend.language is None:
+                _check_language(backend, entry.config.language, f"datasets[{index}].language", errors)
+
+    raw_pipelines = data.get("pipelines")
+    raw_grid = data.get("grid")
+    pipeline_list = list(top.pipelines) if top else _list_of_str(raw_pipelines)
+    grid = dict(top.grid) if top else (dict(raw_grid) if isinstance(raw_grid, dict) else {})
+    pipelines = _check_pipelines(pipeline_list, grid, registry, errors)
+
+    if errors or top is None or metrics is None or run is None or profile is None:
+        raise ConfigError(_error_list(where, errors or ["the suite is not valid"]))
+    return Suite(
+        name=name,
+        source=source,
+        datasets=datasets,
+        backends=backends,
+        pipelines=pipelines,
+        profile=profile,
+        failure_policy=metrics.failure_policy,
+        run=run,
+        check=top.check,
+        plugin_modules=tuple(registry.plugin_modules),
+        grid=grid,
+    )
+
+
+# --- sections ----------------------------------------------------------------------
+
+
+def _check_datasets(raw: list[Any], base_dir: Path, registry: Registry, errors: list[str]) -> list[DatasetEntry]:
+    from harness.datasets import dataset_fingerprint, load_dataset
+
+    entries = []
+    seen_names: dict[str, int] = {}
+    for index, item in enumerate(raw):
+        where = f"datasets[{index}]"
+        config = _validate(DatasetConfig, item, where, errors)
+        if config is None:
+            continue
+        path = (base_dir / config.path).resolve()
+        if config.format is not None and config.format not in registry.dataset_formats:
+            errors.append(
+                f"{where}.format: unknown dataset format {config.format!r}"
+                f"{_suggest(config.format, registry.dataset_formats)}; "
+                f"formats: {', '.join(sorted(registry.dataset_formats)) or 'none'}"
+            )
+            continue
+        if config.language is not None and config.language not in _known_languages():
+            errors.append(
+                f"{where}.language: unknown language code {config.language!r}"
+                f"{_suggest(config.language, _known_languages())}; codes are ISO 639-1"
+            )
+            continue
+        try:
+            dataset = load_dataset(
+                path, format=config.format, allow_outside_root=config.allow_outside_root, registry=registry
+            )
+            if config.language is not None:
+                dataset.samples = [replace(sample, language=config.language) for sample in dataset.samples]
+            fingerprint = dataset_fingerprint(dataset)
+        except OcrHarnessError as error:
+            errors.append(f"{where}.path: {error}")
+            continue
+        if dataset.name in seen_names:
+            errors.append(
+                f"{where}.path: dataset name {dataset.name!r} is already used by datasets[{seen_names[dataset.name]}]; "
+                "rows are told apart by dataset name"
+            )
+            continue
+        seen_names[dataset.name] = index
+        if not dataset.samples:
+            errors.append(f"{where}.path: {path} holds no samples")
+            continue
+        entries.append(DatasetEntry(config, path, dataset, fingerprint))
+    return entries
+
+
+def _check_backends(raw: list[Any], registry: Registry, errors: list[str]) -> list[BackendEntry]:
+    entries = []
+    for index, item in enumerate(raw):
+        where = f"backends[{index}]"
+        config = _validate(BackendConfig, item, where, errors)
+        if config is None:
+            continue
+        if config.name not in registry.backends:
+            known = sorted(registry.backends)
+            errors.append(
+                f"{where}.name: unknown backend {config.name!r}{_suggest(config.name, known)}; "
+                f"registered backends: {', '.join(known) or 'none'}"
+            )
+            continue
+        backend_class = registry.backend(config.name)
+        availability = backend_class.availability()
+        if not availability.ok:
+            fix = f" (fix: {availability.fix})" if availability.fix else ""
+            errors.append(f"{where}.name: backend {config.name!r} cannot run here: {availability.reason}{fix}")
+            continue
+        options_ok = True
+        resolved: dict[str, Any] = {}
+        try:
+            resolved = backend_class.Options(**config.options).model_dump(mode="json")
+        except ValidationError as error:
+            options_ok = False
+            errors.extend(_format_errors(error, f"{where}.options", backend_class.Options))
+        except TypeError as error:
+            options_ok = False
+            errors.append(f"{where}.options: {error}")
+        if config.language is not None and not _check_language(
+            backend_class, config.language, f"{where}.language", errors
+        ):
+            options_ok = False
+        if not options_ok:
+            continue
+        spec = BackendSpec.of(config.name, config.options)
+        entries.append(
+            BackendEntry(
+                index=index,
+                label=config.label or "",
+                spec=spec,
+                backend_class=backend_class,
+                resolved_options=resolved,
+                version=backend_class.version(),
+                language=config.language,
+                thresholds=config.thresholds,
+            )
+        )
+    return _label_backends(entries, errors)
+
+
+def _label_backends(entries: list[BackendEntry], errors: list[str]) -> list[BackendEntry]:
+    """Reports need one distinct name per backend entry: its label, its name, or name(options)."""
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry.name] = counts.get(entry.name, 0) + 1
+    labelled = []
+    seen: dict[str, int] = {}
+    for entry in entries:
+        label = entry.label
+        if not label:
+            options = ",".join(f"{key}={value}" for key, value in entry.spec.options)
+            label = entry.name if counts[entry.name] == 1 or not options else f"{entry.name}({options})"
+        if label in seen:
+            errors.append(
+                f"backends[{entry.index}]: backends[{seen[label]}] already runs as {label!r}; "
+                "give one of them different options or a label"
+            )
+            continue
+        seen[label] = entry.index
+        labelled.append(
+            BackendEntry(
+                index=entry.index,
+                label=label,
+                spec=entry.spec,
+                backend_class=entry.backend_class,
+                resolved_options=entry.resolved_options,
+                version=entry.version,
+                language=entry.language,
+                thresholds=entry.thresholds,
+            )
+        )
+    return labelled
+
+
+def _check_language(backend: Any, language: str, where: str, errors: list[str]) -> bool:
+    backend_class = backend.backend_class if isinstance(backend, BackendEntry) else backend
+    try:
+        backend_class.engine_language(language)
+    except OcrHarnessError as error:
+        errors.append(f"{where}: {error}")
+        return False
+    return True
+
+
+def _check_pipelines(
+    pipelines: list[str], grid: dict[str, list[Any]], registry: Registry, errors: list[str]
+) -> list[str]:
+    steps = registry.steps()
+    result: list[str] = []
+    candidates: list[tuple[str, str]] = [(f"pipelines[{i}]", text) for i, text in enumerate(pipelines)]
+    try:
+        candidates += [("grid", text) for text in expand_grid(grid)]
+    except ConfigError as error:
+        errors.append(str(error))
+    if not candidates:
+        candidates = [("pipelines", EMPTY_PIPELINE)]
+    reported: set[str] = set()
+    for where, text in candidates:
+        try:
+            canonical = str(parse_pipeline(text))
+            build_pipeline(canonical, steps)
+        except OcrHarnessError as error:
+            message = f"{where}: {error}"
+            if where != "grid" or message not in reported:  # one grid mistake shows in every combination
+                errors.append(message if where != "grid" else f"{message} (in pipeline {text!r})")
+                reported.add(message)
+            continue
+        if canonical not in result:
+            result.append(canonical)
+    return result
+
+
+def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[str]:
+    """Every pipeline of a ``[grid]`` table, in the order the keys and values are written."""
+    if not grid:
+        return []
+    axes: list[tuple[str, str | None, list[Any]]] = []
+    for key, values in grid.items():
+        where = f'grid."{key}"'
+        step, _, param = key.partition(".")
+        if not step or (param == "" and "." in key):
+            raise ConfigError(f"{where}: keys are 'step.parameter' (or 'step' with [true, false])")
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{where}: give a non-empty list of values")
+        if not param and not all(isinstance(value, bool) for value in values):
+            raise ConfigError(f"{where}: a key without a parameter takes [true, false] (include the step or not)")
+        axes.append((step, param or None, list(values)))
+    step_order: list[str] = []
+    for step, _, _ in axes:
+        if step not in step_order:
+            step_order.append(step)
+    pipelines = []
+    for combination in itertools.product(*(values for _, _, values in axes)):
+        params: dict[str, list[str]] = {step: [] for step in step_order}
+        included = dict.fromkeys(step_order, True)
+        for (step, param, _), value in zip(axes, combination):
+            if param is None:
+                included[step] = included[step] and bool(value)
+            else:
+                params[step].append(f"{param}={_format_grid_value(value)}")
+        parts = [f"{step}({','.join(params[step])})" if params[step] else step for step in step_order if included[step]]
+        pipelines.append(str(parse_pipeline("|".join(parts))))
+    return pipelines
+
+
+def _format_grid_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# --- validation helpers --------------------------------------------------------------
+
+
+def _section(model: type[BaseModel], data: Mapping[str, Any], key: str, errors: list[str]) -> Any:
+    # When the top level failed, sections still validate alone so their own errors are not lost.
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        return None
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        return None  # already reported through the top-level validation
+
+
+def _validate(model: type[BaseModel], data: Any, where: str, errors: list[str]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        errors.extend(_format_errors(error, where, model))
+        return None
+
+
+def _format_errors(error: ValidationError, where: str, model: type[BaseModel]) -> list[str]:
+    lines = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        path = _key_path(where, loc)
+        if item["type"] == "extra_forbidden":
+            unknown = str(loc[-1])
+            valid = _fields_at(model, loc[:-1])
+            listing = f"; valid keys: {', '.join(valid)}" if valid else ""
+            lines.append(f"{path}: unknown key{_suggest(unknown, valid)}{listing}")
+        elif item["type"] == "missing":
+            lines.append(f"{path}: required key is missing")
+        else:
+            lines.append(f"{path}: {item['msg']} (got {_short(item.get('input'))})")
+    return lines
+
+
+def _key_path(where: str, loc: tuple[Any, ...]) -> str:
+    path = where
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][\w-]*", str(part)):
+            path += f".{part}" if path else str(part)
+        else:
+            path += f'."{part}"' if path else f'"{part}"'
+    return path or "(top level)"
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The valid keys of the table at ``loc`` inside ``model`` (for suggestions)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field_info = current.model_fields.get(str(part))
+        if field_info is None:
+            return []
+        current = _model_in(field_info.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (list, Union, types.UnionType):
+        for argument in typing.get_args(annotation):
+            found = _model_in(argument)
+            if found is not None:
+                return found
+    return None
+
+
+def _suggest(word: str, choices: Any) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or nothing."""
+    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {matches[0]!r}?)" if matches else ""
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _list_of_str(value: Any) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _known_languages() -> list[str]:
+    from harness.backends import LANGUAGES
+
+    return list(LANGUAGES)
+
+
+def _error_list(where: str, errors: list[str]) -> str:
+    count = len(errors)
+    heading = f"{where}: {count} problem{'s' if count != 1 else ''} found before any OCR started:"
+    return "\n".join([heading, *(f"  {line}" for line in errors)])

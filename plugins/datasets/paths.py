@@ -1,0 +1,30 @@
+"""Resolving file references from a manifest or an XML file, refusing those outside the dataset."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+OUTSIDE_ROOT_FIX = "move the file into the dataset folder, or allow it with --allow-outside-root"
+
+
+def resolve_reference(
+    reference: str, base: Path, root: Path, *, allow_outside_root: bool, what: str
+) -> tuple[Path, str | None]:
+    """``reference`` made absolute against ``base``, and a problem if it resolves outside ``root``.
+
+    The problem does not name the referring file: the caller prefixes it.
+    Symbolic links are followed before the check, so a link inside the dataset
+    that points elsewhere is outside too.
+    """
+    path = Path(os.path.normpath(base / reference))
+    if allow_outside_root:
+        return path, None
+    resolved, top = path.resolve(), root.resolve()
+    if resolved == top or top in resolved.parents:
+        return path, None
+    problem = (
+        f"the {what} {reference!r} resolves to {resolved}, outside the dataset folder {top}; "
+        f"refused (fix: {OUTSIDE_ROOT_FIX})"
+    )
+    return path, problem
