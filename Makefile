@@ -18,8 +18,10 @@ demo: $(STAMP)-install
 test: $(STAMP)-dev
 	$(BIN)/python -m pytest -q
 
+# Saved history in .benchmarks/; once there is one, a median 25% slower than the last run fails.
 bench: $(STAMP)-dev
-	$(BIN)/python -m pytest benchmarks -q --benchmark-only --benchmark-autosave
+	$(BIN)/python -m pytest benchmarks -q --benchmark-only --benchmark-autosave \
+		$(if $(wildcard .benchmarks/*/*.json),--benchmark-compare --benchmark-compare-fail=median:25%)
 
 lint: $(STAMP)-dev
 	$(BIN)/ruff check harness plugins tests benchmarks

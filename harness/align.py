@@ -24,7 +24,14 @@ Op = Literal["equal", "substitute", "delete", "insert"]
 MAX_CONFUSION_LENGTH = 3
 
 #: Character classes, in report order.
-CHAR_CLASSES = ("letters", "letters with diacritics", "digits", "punctuation & symbols", "whitespace", "other")
+CHAR_CLASSES = (
+    "letters",
+    "letters with diacritics",
+    "digits",
+    "punctuation & symbols",
+    "whitespace",
+    "other",
+)
 
 
 @dataclass(frozen=True)

@@ -240,7 +240,8 @@ def _validate(
         options = backend_class.Options(**dict(backend_options))
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'value'}: {item['msg']}" for item in error.errors()
+            f"{'.'.join(str(part) for part in item['loc']) or 'value'}: {item['msg']}"
+            for item in error.errors()
         )
         raise ConfigError(
             f"bad option for backend {backend!r}: {problems}",

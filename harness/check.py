@@ -11,7 +11,8 @@ not pass on figures that mean nothing. Against a baseline run folder, an accurac
 regression counts only when it is larger than allowed *and* its paired bootstrap
 interval excludes zero; a baseline given only as a summary CSV has no pages to
 pair, so point estimates are compared and the message says so. Speed is compared
-as a ratio of pages per second.
+as a ratio of pages per second. Baseline checks without a baseline, and groups the
+baseline lacks, are reported as skipped.
 """
 
 from __future__ import annotations
@@ -40,21 +41,29 @@ def parse_quantity(value: Any, *, key: str) -> float:
     """A rate or ratio as a fraction: ``0.05``, ``"5%"`` and ``"5pp"`` are all 0.05.
 
     ``pp`` (percentage points) is the natural unit of a CER increase; ``%`` of a slowdown.
+    Raises ConfigError naming ``key``.
     """
+    try:
+        return _quantity(value)
+    except ValueError as error:
+        raise ConfigError(f"{key}: {error}") from None
+
+
+def _quantity(value: Any) -> float:
     if isinstance(value, bool):
-        raise ConfigError(f"{key}: expected a number such as 0.02, '2%' or '0.5pp', got {value!r}")
+        raise ValueError(f"expected a number such as 0.02, '2%' or '0.5pp', got {value!r}")
     if isinstance(value, int | float):
         number = float(value)
     else:
         match = _QUANTITY.match(str(value))
         if not match:
-            raise ConfigError(
-                f"{key}: cannot read {value!r} as a number",
-                fix="write a fraction (0.02), a percentage ('2%') or percentage points ('0.5pp')",
+            raise ValueError(
+                f"cannot read {value!r} as a number: write a fraction (0.02), a percentage ('2%') "
+                "or percentage points ('0.5pp')"
             )
         number = float(match.group(1)) / (100 if match.group(2) else 1)
     if not math.isfinite(number) or number < 0:
-        raise ConfigError(f"{key}: must be a non-negative number, got {value!r}")
+        raise ValueError(f"must be a non-negative number, got {value!r}")
     return number
 
 
@@ -70,12 +79,16 @@ class CheckConfig(BaseModel):
     baseline: str | None = Field(None, description="run folder or summary.csv to compare with")
     max_cer_increase: float | None = Field(None, description="largest CER rise over the baseline ('0.5pp')")
     max_wer_increase: float | None = Field(None, description="largest WER rise over the baseline")
-    max_slowdown: float | None = Field(None, description="largest drop in pages/s against the baseline ('10%')")
+    max_slowdown: float | None = Field(
+        None, description="largest drop in pages/s against the baseline ('10%')"
+    )
 
-    @field_validator("max_cer", "max_wer", "max_cer_increase", "max_wer_increase", "max_slowdown", mode="before")
+    @field_validator(
+        "max_cer", "max_wer", "max_cer_increase", "max_wer_increase", "max_slowdown", mode="before"
+    )
     @classmethod
-    def _quantity(cls, value: Any, info: Any) -> Any:
-        return None if value is None else parse_quantity(value, key=info.field_name)
+    def _parse_quantity(cls, value: Any) -> Any:
+        return None if value is None else _quantity(value)  # a ValueError: pydantic adds the key path
 
 
 @dataclass(frozen=True)
@@ -154,7 +167,7 @@ def suite_limits(info: dict[str, Any]) -> tuple[Limits, dict[str, Limits], str |
     raw_check = config.get("check") or {}
     try:
         check = CheckConfig.model_validate(raw_check)
-    except Exception as error:  # a run folder written by another version: say which key is bad
+    except ValueError as error:  # pydantic's ValidationError: a run folder from another version
         raise ConfigError(f"run.json config.check: {error}") from None
     baseline = check.baseline
     if baseline and config.get("source") and not Path(baseline).is_absolute():
@@ -166,7 +179,7 @@ def suite_limits(info: dict[str, Any]) -> tuple[Limits, dict[str, Limits], str |
         thresholds = CheckConfig.model_validate(
             {k: v for k, v in backend["thresholds"].items() if v is not None}
         )
-        per_backend[backend.get("label") or backend.get("name")] = Limits.of(thresholds)
+        per_backend[str(backend.get("label") or backend.get("name"))] = Limits.of(thresholds)
     return Limits.of(check), per_backend, baseline
 
 
@@ -193,7 +206,7 @@ def run_checks(
     results: list[CheckResult] = []
     any_limits = False
     for _, row in summary.iterrows():
-        backend, pipeline = str(row["backend"]), str(row["pipeline"])
+        backend = str(row["backend"])
         limits = cli.merged_over(per_backend.get(backend, Limits())).merged_over(suite_check)
         any_limits = any_limits or limits.any()
         results += _group_checks(run, row, limits, baseline, seed)
@@ -251,9 +264,14 @@ def _group_checks(
     if not wants_baseline:
         return results
     if baseline is None:
+        # Suites set these for CI, where a baseline is given; a local check without one skips them, visibly.
         for name in ("max_cer_increase", "max_wer_increase", "max_slowdown"):
             if getattr(limits, name) is not None:
-                add(name, "fail", "needs a baseline: pass --baseline RUN_OR_SUMMARY_CSV or set check.baseline")
+                add(
+                    name,
+                    "skip",
+                    "no baseline given (--baseline RUN_OR_SUMMARY_CSV, or check.baseline in the suite)",
+                )
         return results
     base_rows = baseline.summary[
         (baseline.summary["backend"] == backend) & (baseline.summary["pipeline"] == pipeline)
@@ -265,7 +283,9 @@ def _group_checks(
         return results
     base = base_rows.iloc[0]
     paired = None
-    if baseline.run is not None and (limits.max_cer_increase is not None or limits.max_wer_increase is not None):
+    if baseline.run is not None and (
+        limits.max_cer_increase is not None or limits.max_wer_increase is not None
+    ):
         from harness.compare import compare_groups, group_rows
 
         group = (backend, pipeline)
@@ -273,11 +293,16 @@ def _group_checks(
             group_rows(baseline.run.samples, group), group_rows(run.samples, group), group, group,
             seed=seed, details=False,
         )  # fmt: skip
-    for name, column, unit in (("max_cer_increase", "micro_cer", "CER"), ("max_wer_increase", "micro_wer", "WER")):
+    for name, column, unit in (
+        ("max_cer_increase", "micro_cer", "CER"),
+        ("max_wer_increase", "micro_wer", "WER"),
+    ):
         limit = getattr(limits, name)
         if limit is None:
             continue
-        problem = accuracy_problem or (f"baseline: {_accuracy_problem(base)}" if _accuracy_problem(base) else None)
+        problem = accuracy_problem or (
+            f"baseline: {_accuracy_problem(base)}" if _accuracy_problem(base) else None
+        )
         if problem:
             add(name, "fail", f"{unit} cannot be compared with the baseline: {problem}")
             continue
@@ -289,10 +314,14 @@ def _group_checks(
             regressed = diff.diff > limit and diff.low > 0
             span = f"{_pp(diff.diff)} [{_pp(diff.low)}, {_pp(diff.high)}] over {paired.pairs} paired pages"
             if regressed:
-                message = f"{unit} rose {span} vs baseline: more than the allowed {_pp(limit)} and significant"
+                message = (
+                    f"{unit} rose {span} vs baseline: more than the allowed {_pp(limit)} and significant"
+                )
             elif diff.diff > limit:
-                message = (f"{unit} changed {span} vs baseline: above the allowed {_pp(limit)} but not significant "
-                           "(the interval includes 0)")  # fmt: skip
+                message = (
+                    f"{unit} changed {span} vs baseline: above the allowed {_pp(limit)} "
+                    "but not significant (the interval includes 0)"
+                )
             else:
                 message = f"{unit} changed {span} vs baseline, allowed {_pp(limit)}"
             add(name, "fail" if regressed else "pass", message)
@@ -314,7 +343,10 @@ def _group_checks(
             ratio = value / base_value
             slowdown = 1 - ratio
             ok = slowdown <= limits.max_slowdown
-            change = f"{slowdown * 100:.1f}% slower" if slowdown > 0 else f"{-slowdown * 100:.1f}% faster"
+            if abs(slowdown) < 0.0005:
+                change = "the same speed"
+            else:
+                change = f"{slowdown * 100:.1f}% slower" if slowdown > 0 else f"{-slowdown * 100:.1f}% faster"
             add("max_slowdown", "pass" if ok else "fail",
                 f"{value:.3g} pages/s vs baseline {base_value:.3g}: {ratio:.2f}x ({change}), "
                 f"allowed {limits.max_slowdown * 100:.1f}% slower")  # fmt: skip

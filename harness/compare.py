@@ -8,7 +8,8 @@ so a difference is called significant only when the interval excludes zero.
 
 Groups are paired by backend and pipeline. A group left unpaired is paired with the
 other side's group of the same backend (or the same pipeline) when that is the only
-one left, so two runs that differ only in a preprocessing step compare directly.
+one left, so two runs that differ only in a preprocessing step compare directly; two
+runs of one group each are compared whatever differs between them.
 Selectors (``backend=...``, ``pipeline=...``) pick the rows of each side, which also
 compares two pipelines or two backends within one run.
 """
@@ -51,7 +52,8 @@ class Selector:
             if not sep or key not in SELECTOR_KEYS or not value.strip():
                 raise ConfigError(
                     f"cannot read selector {item!r}",
-                    fix="write backend=NAME or pipeline=PIPELINE, e.g. --a pipeline=none --b 'pipeline=binarize'",
+                    fix="write backend=NAME or pipeline=PIPELINE, "
+                    "e.g. --a pipeline=none --b 'pipeline=binarize'",
                 )
             value = value.strip()
             if key == "pipeline":
@@ -195,7 +197,8 @@ def compare_runs(
     norm_b = (run_b.info.get("normalisation") or {}).get("id")
     if norm_a and norm_b and norm_a != norm_b:
         comparison.notes.append(
-            f"the runs used different normalisations ({norm_a} and {norm_b}): differences include the scoring change"
+            f"the runs used different normalisations ({norm_a} and {norm_b}): "
+            "differences include the scoring change"
         )
     for group_a, group_b in pairs:
         comparison.groups.append(
@@ -235,7 +238,7 @@ def pair_groups(
                 pairs.append((side_a[0], side_b[0]))
                 left_a.remove(side_a[0])
                 left_b.remove(side_b[0])
-    if len(left_a) == 1 and len(left_b) == 1:
+    if len(groups_a) == 1 and len(groups_b) == 1 and not pairs:  # two one-group runs: compare them
         pairs.append((left_a[0], left_b[0]))
         left_a, left_b = [], []
     return pairs, left_a, left_b
@@ -326,7 +329,9 @@ def compare_groups(
     ]
     deltas.sort(key=lambda change: (change.delta, change.ref, change.hyp))
     result.fixed = [c for c in deltas if c.delta < 0][:top]
-    result.introduced = sorted((c for c in deltas if c.delta > 0), key=lambda c: (-c.delta, c.ref, c.hyp))[:top]
+    result.introduced = sorted((c for c in deltas if c.delta > 0), key=lambda c: (-c.delta, c.ref, c.hyp))[
+        :top
+    ]
     return result
 
 

@@ -83,7 +83,7 @@ class DatasetSettings:
         return self.language
 
 
-_SETTING_TYPES: Mapping[str, type | tuple[type, ...]] = {
+_SETTING_TYPES: Mapping[str, type] = {
     "name": str,
     "description": str,
     "language": str,
@@ -97,8 +97,8 @@ _SETTING_TYPES: Mapping[str, type | tuple[type, ...]] = {
 def read_settings(root: Path, overrides: Mapping[str, Any] | None = None) -> DatasetSettings:
     """Read ``root/dataset.toml`` (if present), then apply ``overrides``.
 
-    Unknown keys and wrong types are DatasetErrors naming the file and key:
-    a typo in the settings must not pass silently.
+    Unknown keys and wrong types are DatasetErrors naming the file (or the
+    overrides) and the key: a typo in the settings must not pass silently.
     """
     path = root / SETTINGS_FILE
     values: dict[str, Any] = {}
@@ -109,23 +109,27 @@ def read_settings(root: Path, overrides: Mapping[str, Any] | None = None) -> Dat
             raise DatasetError(f"{path}: not UTF-8", fix="re-save the file as UTF-8") from None
         except tomllib.TOMLDecodeError as error:
             raise DatasetError(f"{path}: not valid TOML ({error})") from None
-    values.update(overrides or {})
+        _check_settings(values, str(path))
+    _check_settings(overrides or {}, f"dataset settings for {root}")
+    return DatasetSettings(**{**values, **(overrides or {})})
+
+
+def _check_settings(values: Mapping[str, Any], source: str) -> None:
     for key, value in values.items():
         if key not in _SETTING_TYPES:
             close = difflib.get_close_matches(key, list(_SETTING_TYPES), n=1)
             raise DatasetError(
-                f"{path}: unknown key {key!r}; known keys: {', '.join(_SETTING_TYPES)}",
+                f"{source}: unknown key {key!r}; known keys: {', '.join(_SETTING_TYPES)}",
                 fix=f"did you mean {close[0]!r}?" if close else None,
             )
         if not isinstance(value, _SETTING_TYPES[key]):
             raise DatasetError(
-                f"{path}: {key!r} must be a {_SETTING_TYPES[key].__name__}, "  # type: ignore[union-attr]
+                f"{source}: {key!r} must be a {_SETTING_TYPES[key].__name__}, "
                 f"not {type(value).__name__} ({value!r})"
             )
     for key, value in values.get("tags", {}).items():
         if isinstance(value, (dict, list)):
-            raise DatasetError(f"{path}: tag {key!r} must be a single value (text, number or boolean)")
-    return DatasetSettings(**values)
+            raise DatasetError(f"{source}: tag {key!r} must be a single value (text, number or boolean)")
 
 
 class DatasetFormat(ABC):
@@ -285,44 +289,46 @@ def check_dataset(dataset: Dataset, *, max_pixels: int | None = None) -> list[Pr
     (each page is fully decoded), a duplicate sample id. Warnings: no ground
     truth, empty ground truth, a language code the harness does not know.
     """
-    from harness.backends import LANGUAGES
-    from harness.images import load_page
-
     problems: list[Problem] = []
-    seen_ids: dict[str, Sample] = {}
+    first_with_id: dict[str, Sample] = {}
     for sample in dataset.samples:
-        def add(severity: str, file: Path | None, message: str, sample: Sample = sample) -> None:
-            problems.append(Problem(severity, str(file or sample.image), message, sample.id))
-
-        if sample.id in seen_ids:
-            first = seen_ids[sample.id]
-            add("error", sample.image, f"{sample.image}: duplicate sample id {sample.id!r} (also {first.image})")
-        else:
-            seen_ids[sample.id] = sample
-        if sample.problem:
-            add("error", sample.problem_file, sample.problem)
-        # A refused image (outside the root) is never opened.
-        if sample.problem_file != sample.image:
-            try:
-                load_page(sample.image, sample.page, max_pixels=max_pixels).close()
-            except OcrHarnessError as error:
-                add("error", sample.image, str(error))
-            except Exception as error:  # noqa: BLE001 - report any decoder failure, keep checking
-                add("error", sample.image, f"{sample.image}: cannot be decoded ({type(error).__name__}: {error})")
-        if sample.ground_truth is None and not sample.problem:
-            add(
-                "warning",
-                sample.image,
-                f"{sample.image}: no ground truth (the sample is run and timed, but not scored)",
-            )
-        elif sample.ground_truth is not None and not sample.ground_truth.strip():
-            add("warning", sample.ground_truth_path, f"{sample.ground_truth_path or sample.id}: ground truth is empty")
-        if sample.language not in LANGUAGES:
-            add("warning", sample.image, f"{sample.image}: unknown language code {sample.language!r}")
+        first = first_with_id.setdefault(sample.id, sample)
+        if first is not sample:
+            message = f"{sample.image}: duplicate sample id {sample.id!r} (also {first.image})"
+            problems.append(Problem("error", str(sample.image), message, sample.id))
+        problems.extend(_sample_problems(sample, max_pixels))
     unique: dict[tuple[str, str, str], Problem] = {}
     for problem in problems:  # a broken multi-page file is one problem, not one per page
         unique.setdefault((problem.severity, problem.file, problem.message), problem)
     return list(unique.values())
+
+
+def _sample_problems(sample: Sample, max_pixels: int | None) -> Iterator[Problem]:
+    from harness.backends import LANGUAGES
+    from harness.images import load_page
+
+    def problem(severity: str, file: Path | None, message: str) -> Problem:
+        return Problem(severity, str(file or sample.image), message, sample.id)
+
+    if sample.problem:
+        yield problem("error", sample.problem_file, sample.problem)
+    # A refused image (outside the root) is never opened.
+    if sample.problem_file != sample.image:
+        try:
+            load_page(sample.image, sample.page, max_pixels=max_pixels).close()
+        except OcrHarnessError as error:
+            yield problem("error", sample.image, str(error))
+        except Exception as error:  # noqa: BLE001 - report any decoder failure, keep checking
+            message = f"{sample.image}: cannot be decoded ({type(error).__name__}: {error})"
+            yield problem("error", sample.image, message)
+    if sample.ground_truth is None and not sample.problem:
+        message = f"{sample.image}: no ground truth (the sample is run and timed, but not scored)"
+        yield problem("warning", sample.image, message)
+    elif sample.ground_truth is not None and not sample.ground_truth.strip():
+        message = f"{sample.ground_truth_path or sample.id}: ground truth is empty"
+        yield problem("warning", sample.ground_truth_path, message)
+    if sample.language not in LANGUAGES:
+        yield problem("warning", sample.image, f"{sample.image}: unknown language code {sample.language!r}")
 
 
 # --- info ----------------------------------------------------------------------
@@ -330,7 +336,9 @@ def check_dataset(dataset: Dataset, *, max_pixels: int | None = None) -> list[Pr
 
 def describe_dataset(dataset: Dataset) -> dict[str, Any]:
     """Counts and distributions for ``datasets info``: samples, languages, characters, sizes, DPI."""
-    texts = [unicodedata.normalize("NFC", s.ground_truth) for s in dataset.samples if s.ground_truth is not None]
+    texts = [
+        unicodedata.normalize("NFC", s.ground_truth) for s in dataset.samples if s.ground_truth is not None
+    ]
     charset = Counter(char for text in texts for char in text if char not in "\n\r")
     widths: list[int] = []
     heights: list[int] = []

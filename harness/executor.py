@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -187,7 +188,7 @@ class ProcessExecutor(Executor):
             "COMPlus_EnableDiagnostics": "0",
             **(env or {}),
         }
-        self._context = multiprocessing.get_context(START_METHOD)
+        self._context: Any = multiprocessing.get_context(START_METHOD)
         self._slots = asyncio.Semaphore(self.workers)
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()  # every live worker, idle or busy (guarded by _lock)
@@ -297,7 +298,9 @@ class ProcessExecutor(Executor):
         self._discard(worker)
         if not ready:
             raise _WorkerDied(f"a new worker process did not start within {STARTUP_TIMEOUT:g} s")
-        raise _WorkerDied(f"a new worker process (pid {worker.pid}) {worker.exit_description()} while starting")
+        raise _WorkerDied(
+            f"a new worker process (pid {worker.pid}) {worker.exit_description()} while starting"
+        )
 
     def _discard(self, worker: _Worker) -> None:
         worker.kill()
@@ -314,10 +317,8 @@ class ProcessExecutor(Executor):
 
     def _stop_worker(self, worker: _Worker) -> None:
         """Ask a worker to release its engines and exit; kill it if it does not within CLOSE_GRACE."""
-        try:
+        with contextlib.suppress(OSError):
             worker.conn.send(None)
-        except OSError:
-            pass
         worker.process.join(CLOSE_GRACE)
         self._discard(worker)
 
@@ -344,10 +345,8 @@ class ProcessExecutor(Executor):
             workers = list(self._all)
             self._all.clear()
         for worker in workers:
-            try:
+            with contextlib.suppress(Exception):  # interpreter shutdown: best effort
                 worker.kill()
-            except Exception:  # interpreter shutdown: best effort
-                pass
 
     def worker_pids(self) -> list[int]:
         """Pids of the live worker processes."""
@@ -358,7 +357,9 @@ class ProcessExecutor(Executor):
 class InlineExecutor(Executor):
     """Serial, in this process, on one thread off the event loop; no timeouts (for --jobs 1)."""
 
-    def __init__(self, *, plugin_modules: tuple[str, ...] = (), threads_per_worker: int | None = None) -> None:
+    def __init__(
+        self, *, plugin_modules: tuple[str, ...] = (), threads_per_worker: int | None = None
+    ) -> None:
         self.workers = 1
         self.threads_per_worker = threads_per_worker if threads_per_worker is not None else default_workers()
         self._state = WorkerState(plugin_modules=tuple(plugin_modules), threads=self.threads_per_worker)
@@ -390,21 +391,6 @@ class InlineExecutor(Executor):
         self._thread.shutdown(wait=False)
 
 
-def make_executor(
-    jobs: int | None,
-    *,
-    plugin_modules: tuple[str, ...] = (),
-    threads_per_worker: int | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Executor:
-    """``--jobs 1``: InlineExecutor (debugging); otherwise ProcessExecutor with ``jobs`` workers."""
-    if jobs == 1:
-        return InlineExecutor(plugin_modules=plugin_modules, threads_per_worker=threads_per_worker)
-    return ProcessExecutor(
-        workers=jobs, plugin_modules=plugin_modules, threads_per_worker=threads_per_worker, env=env
-    )
-
-
 def _in_thread(function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
     """Run a blocking function on a daemon thread: one that waits on a hung worker never blocks exit."""
     loop = asyncio.get_running_loop()
@@ -425,10 +411,8 @@ def _in_thread(function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
             result = function(*args)
         except BaseException as caught:
             error = caught
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop is already closed: nobody is waiting
             loop.call_soon_threadsafe(deliver, result, error)
-        except RuntimeError:  # the loop is already closed: nobody is waiting
-            pass
 
     threading.Thread(target=target, name="ocr-harness-job", daemon=True).start()
     return future

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from harness.errors import ImageReadError
 
@@ -114,10 +114,19 @@ def _normalise_mode(image: Image.Image) -> Image.Image:
         background = Image.new("RGB", rgba.size, (255, 255, 255))
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
-    if image.mode in ("1", "I;16", "I;16B", "I;16L", "I", "F"):
-        if image.mode.startswith("I") or image.mode == "F":
-            from PIL import ImageOps
-
-            return ImageOps.autocontrast(image.convert("F").convert("L")) if image.mode != "1" else image.convert("L")
+    if image.mode == "1":
         return image.convert("L")
+    if image.mode.startswith("I") or image.mode == "F":
+        return _stretch_to_8_bits(image)
     return image.convert("RGB")
+
+
+def _stretch_to_8_bits(image: Image.Image) -> Image.Image:
+    # 16-bit and float scans: map the darkest..lightest values onto 0..255 (a plain
+    # conversion clips everything above 255 to white, which erases a 16-bit scan).
+    grey = image.convert("F")
+    low, high = cast("tuple[float, float]", grey.getextrema())  # one band: (min, max)
+    if high > low:
+        scale = 255.0 / (high - low)
+        grey = grey.point(lambda value: value * scale + (0.5 - low * scale))  # + 0.5: round, not truncate
+    return grey.convert("L")

@@ -119,7 +119,15 @@ DEFAULT_PROFILE = NFC_WS
 
 _WHITESPACE = re.compile(r"\s+")
 _LIGATURES = str.maketrans(
-    {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "ſt", "\ufb06": "st"}
+    {
+        "\ufb00": "ff",
+        "\ufb01": "fi",
+        "\ufb02": "fl",
+        "\ufb03": "ffi",
+        "\ufb04": "ffl",
+        "\ufb05": "ſt",
+        "\ufb06": "st",
+    }
 )
 _UMLAUT = {"a": "ä", "o": "ö", "u": "ü", "A": "Ä", "O": "Ö", "U": "Ü"}
 _E_ABOVE = re.compile("([aouAOU])\u0364")

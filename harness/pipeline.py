@@ -106,7 +106,7 @@ def parse_pipeline(text: str | PipelineSpec | None) -> PipelineSpec:
 
 def pipeline_from_mapping(steps: Sequence[Mapping[str, Any] | str]) -> PipelineSpec:
     """Build a spec from TOML-style data: ``[{step="downscale", max_side=2000}, "grayscale"]``."""
-    specs = []
+    specs: list[StepSpec] = []
     for item in steps:
         if isinstance(item, str):
             specs.extend(parse_pipeline(item).steps)
@@ -155,11 +155,25 @@ def describe_params(params: type[BaseModel]) -> str:
     """'name: type = default (description)' for every field, for errors and ``plugins``."""
     parts = []
     for name, field in params.model_fields.items():
-        annotation = getattr(field.annotation, "__name__", None) or str(field.annotation)
         default = "" if field.is_required() else f" = {field.default!r}"
         help_text = f" ({field.description})" if field.description else ""
-        parts.append(f"{name}: {annotation.replace('typing.', '')}{default}{help_text}")
+        parts.append(f"{name}: {type_name(field.annotation)}{default}{help_text}")
     return "; ".join(parts) or "none"
+
+
+def type_name(annotation: Any) -> str:
+    """A field type as users write values: ``int | None``, ``otsu|sauvola|none``."""
+    import types
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return "|".join(str(choice) for choice in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(type_name(arg) for arg in typing.get_args(annotation))
+    if annotation is type(None):
+        return "None"
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
 
 
 def _describe(error: ValidationError) -> str:

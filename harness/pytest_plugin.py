@@ -81,7 +81,9 @@ class RunResult:
     def failed(self, backend: str | None = None, pipeline: str | None = None) -> int:
         return int(self.row(backend, pipeline)["failed"])
 
-    def check(self, *, backend: str | None = None, baseline: str | Path | None = None, **limits: Any) -> list[CheckResult]:
+    def check(
+        self, *, backend: str | None = None, baseline: str | Path | None = None, **limits: Any
+    ) -> list[CheckResult]:
         """Run the CI gate's checks (``max_cer="2%"``, ``min_pages_per_s=1``, ...); returns every result."""
         from harness.check import CheckConfig, Limits, load_baseline, run_checks
 
@@ -102,7 +104,8 @@ class RunResult:
         for _, row in self.summary.iterrows():
             lines.append(
                 f"  {row['backend']} · {row['pipeline']}: CER {row.get('micro_cer', float('nan')):.2%}, "
-                f"WER {row.get('micro_wer', float('nan')):.2%}, {row.get('pages_per_s', float('nan')):.3g} pages/s, "
+                f"WER {row.get('micro_wer', float('nan')):.2%}, "
+                f"{row.get('pages_per_s', float('nan')):.3g} pages/s, "
                 f"{int(row.get('failed', 0))} failed"
             )
         return "\n".join(lines)
@@ -130,7 +133,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--ocr-harness-output",
         metavar="DIR",
         default=None,
-        help="keep run folders made by the ocr_harness_run fixture under DIR (default: pytest's temporary folder)",
+        help="keep run folders made by the ocr_harness_run fixture under DIR "
+        "(default: pytest's temporary folder)",
     )
 
 
@@ -160,10 +164,22 @@ def ocr_harness_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
         serial: bool = False,
         plugins: Sequence[str] = (),
     ) -> RunResult:
-        key = repr((str(source), backend, pipeline, sorted((options or {}).items()), normalisation, jobs, serial,
-                    tuple(plugins)))  # fmt: skip
+        key = repr(
+            (
+                str(source),
+                backend,
+                pipeline,
+                sorted((options or {}).items()),
+                normalisation,
+                jobs,
+                serial,
+                plugins,
+            )
+        )
         if key not in cache:
-            cache[key] = _run(base, Path(source), backend, pipeline, options, normalisation, jobs, serial, plugins)
+            cache[key] = _run(
+                base, Path(source), backend, pipeline, options, normalisation, jobs, serial, plugins
+            )
         return cache[key]
 
     return run
@@ -196,7 +212,9 @@ def _run(
     else:
         backends = [backend] if isinstance(backend, str) else list(backend or ["rapidocr"])
         pipelines = [pipeline] if isinstance(pipeline, str) else list(pipeline or ["none"])
-        option_flags = [f"{name}.{key}={value}" for name in backends for key, value in (options or {}).items()]
+        option_flags = [
+            f"{name}.{key}={value}" for name in backends for key, value in (options or {}).items()
+        ]
         suite = suite_from_args(
             [str(source)],
             registry,

@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -146,7 +146,9 @@ def _image_digest(path: Path) -> str:
 def _cannot_read(backend: BackendEntry, language: str) -> str:
     from harness.backends import LANGUAGES
 
-    what = f"{LANGUAGES[language]} ({language!r})" if language in LANGUAGES else f"unknown language {language!r}"
+    what = (
+        f"{LANGUAGES[language]} ({language!r})" if language in LANGUAGES else f"unknown language {language!r}"
+    )
     return f"backend {backend.name!r} cannot read {what}"
 
 
@@ -168,14 +170,18 @@ def skip_warning(jobs: Iterable[Job]) -> str | None:
     if not reasons:
         return None
     total = sum(reasons.values())
-    details = "; ".join(f"{reason} ({count} job{'s' if count != 1 else ''})" for reason, count in reasons.items())
+    details = "; ".join(
+        f"{reason} ({count} job{'s' if count != 1 else ''})" for reason, count in reasons.items()
+    )
     return f"warning: {total} job{'s' if total != 1 else ''} will be skipped, not run: {details}"
 
 
 # --- records -------------------------------------------------------------------------
 
 
-def make_record(job: Job, outcome: Outcome | None, *, started: float | None, finished: float | None) -> dict[str, Any]:
+def make_record(
+    job: Job, outcome: Outcome | None, *, started: float | None, finished: float | None
+) -> dict[str, Any]:
     """The results.jsonl record of a job (see docs/run-folder.md)."""
     sample = job.sample
     if outcome is None:
@@ -216,7 +222,9 @@ def default_executor_factory(suite: Suite) -> ExecutorFactory:
 
         if suite.run.serial:
             return InlineExecutor(plugin_modules=suite.plugin_modules, threads_per_worker=threads)
-        return ProcessExecutor(workers=workers, plugin_modules=suite.plugin_modules, threads_per_worker=threads)
+        return ProcessExecutor(
+            workers=workers, plugin_modules=suite.plugin_modules, threads_per_worker=threads
+        )
 
     return make
 
@@ -299,7 +307,7 @@ async def _run_group(
 
 def new_run_dir(output: Path, suite_name: str, *, now: datetime | None = None) -> Path:
     """``output/<suite>-<UTC timestamp>``, created (a numeric suffix if that second is taken)."""
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     output.mkdir(parents=True, exist_ok=True)
     candidate = output / f"{suite_name}-{stamp}"
     number = 2
@@ -333,7 +341,9 @@ def run_info(suite: Suite, workers: int, threads: int) -> dict[str, Any]:
     backends: dict[str, Any] = {}
     for backend in suite.backends:
         try:
-            fingerprint = backend.backend_class.fingerprint(backend.backend_class.Options(**backend.spec.options_dict))
+            fingerprint = backend.backend_class.fingerprint(
+                backend.backend_class.Options(**backend.spec.options_dict)
+            )
         except Exception as error:  # a fingerprint is a record, never a reason to stop
             fingerprint = {"error": f"{type(error).__name__}: {error}"}
         backends[backend.label] = {
@@ -412,6 +422,11 @@ def run_suite(
         run_dir.mkdir(parents=True, exist_ok=True)
 
     info = run_info(suite, workers, threads)
+    if resume is not None and (resume / RUN_FILE).is_file():
+        # One run, continued: keep when it first started, and note each resumption.
+        earlier = json.loads((resume / RUN_FILE).read_text(encoding="utf-8"))
+        info["started"] = earlier.get("started", info["started"])
+        info["resumed"] = [*earlier.get("resumed", []), _utc_now()]
     write_run_info(run_dir, info)
     warning = skip_warning(jobs)
     if warning:
@@ -432,7 +447,12 @@ def run_suite(
             outcome.counts.update(
                 asyncio.run(
                     execute(
-                        suite, jobs, store, executor_factory=executor_factory, progress=progress, run_facts=facts
+                        suite,
+                        jobs,
+                        store,
+                        executor_factory=executor_factory,
+                        progress=progress,
+                        run_facts=facts,
                     )
                 )
             )
@@ -468,4 +488,4 @@ def _plan_line(
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -42,7 +42,9 @@ class PairedDiff:
     significant: bool
 
 
-def point_estimate(values: Sequence[float] | np.ndarray, *, weights=None, statistic: Statistic = "mean") -> float:
+def point_estimate(
+    values: Sequence[float] | np.ndarray, *, weights=None, statistic: Statistic = "mean"
+) -> float:
     """The statistic on the data as given (no resampling); 0.0 for no samples.
 
     For ``"ratio"`` with ``sum(weights) == 0``: 0.0 when ``sum(values) == 0`` too, else 1.0
@@ -51,7 +53,7 @@ def point_estimate(values: Sequence[float] | np.ndarray, *, weights=None, statis
     array, weight_array = _validate(values, weights, statistic)
     if array.size == 0:
         return 0.0
-    if statistic == "mean":
+    if weight_array is None:
         return float(array.mean())
     return float(_safe_ratio(np.array([array.sum()]), np.array([weight_array.sum()]))[0])
 

@@ -69,7 +69,9 @@ def iter_results(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{path}: no such results file", fix="pass a run folder written by 'ocr-harness run'") from None
+        raise InputError(
+            f"{path}: no such results file", fix="pass a run folder written by 'ocr-harness run'"
+        ) from None
     lines = data.split(b"\n")
     last = len(lines) - 1
     for number, raw in enumerate(lines):

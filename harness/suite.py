@@ -33,7 +33,7 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import ConfigError, OcrHarnessError
-from harness.metrics import FAILURE_POLICIES, Normalisation, resolve_profile
+from harness.metrics import Normalisation, resolve_profile
 from harness.pipeline import EMPTY_PIPELINE, _parse_value, build_pipeline, parse_pipeline
 from harness.worker import BackendSpec
 
@@ -96,8 +96,8 @@ class SuiteConfig(_Strict):
     backends: list[dict[str, Any]] = Field(min_length=1)
     pipelines: list[str] = Field(default_factory=list)
     grid: dict[str, list[Scalar]] = Field(default_factory=dict)
-    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
-    run: RunConfig = Field(default_factory=RunConfig)
+    metrics: MetricsConfig = Field(default_factory=lambda: MetricsConfig.model_validate({}))
+    run: RunConfig = Field(default_factory=lambda: RunConfig.model_validate({}))
     check: dict[str, Any] | None = None
 
 
@@ -227,7 +227,7 @@ def suite_from_args(
             table["options"][option] = _parse_value(value.strip())
     if errors:
         raise ConfigError(_error_list("the command line", errors))
-    default_name = name or (Path(datasets[0]).resolve().name if datasets else "run")
+    default_name = name or _safe_name(Path(datasets[0]).resolve().name if datasets else "run")
     data: dict[str, Any] = {
         "name": default_name,
         "datasets": [{"path": str(path)} for path in datasets],
@@ -245,8 +245,8 @@ def build_suite(
     """Validate suite data (as parsed from TOML); one ConfigError lists every problem."""
     errors: list[str] = []
     top = _validate(SuiteConfig, data, "", errors)
-    raw_datasets = data.get("datasets") if isinstance(data.get("datasets"), list) else []
-    raw_backends = data.get("backends") if isinstance(data.get("backends"), list) else []
+    raw_datasets = _list(data.get("datasets"))
+    raw_backends = _list(data.get("backends"))
     metrics = top.metrics if top else _section(MetricsConfig, data, "metrics", errors)
     run = top.run if top else _section(RunConfig, data, "run", errors)
 
@@ -276,6 +276,10 @@ def build_suite(
     pipeline_list = list(top.pipelines) if top else _list_of_str(raw_pipelines)
     grid = dict(top.grid) if top else (dict(raw_grid) if isinstance(raw_grid, dict) else {})
     pipelines = _check_pipelines(pipeline_list, grid, registry, errors)
+    if top is not None and top.check is not None:
+        from harness.check import CheckConfig  # the gate's own schema: a typo fails here, before any OCR
+
+        _validate(CheckConfig, top.check, "check", errors)
 
     if errors or top is None or metrics is None or run is None or profile is None:
         raise ConfigError(_error_list(where, errors or ["the suite is not valid"]))
@@ -297,7 +301,9 @@ def build_suite(
 # --- sections ----------------------------------------------------------------------
 
 
-def _check_datasets(raw: list[Any], base_dir: Path, registry: Registry, errors: list[str]) -> list[DatasetEntry]:
+def _check_datasets(
+    raw: list[Any], base_dir: Path, registry: Registry, errors: list[str]
+) -> list[DatasetEntry]:
     from harness.datasets import dataset_fingerprint, load_dataset
 
     entries = []
@@ -332,8 +338,9 @@ def _check_datasets(raw: list[Any], base_dir: Path, registry: Registry, errors: 
             errors.append(f"{where}.path: {error}")
             continue
         if dataset.name in seen_names:
+            first = seen_names[dataset.name]
             errors.append(
-                f"{where}.path: dataset name {dataset.name!r} is already used by datasets[{seen_names[dataset.name]}]; "
+                f"{where}.path: dataset name {dataset.name!r} is already used by datasets[{first}]; "
                 "rows are told apart by dataset name"
             )
             continue
@@ -363,7 +370,9 @@ def _check_backends(raw: list[Any], registry: Registry, errors: list[str]) -> li
         availability = backend_class.availability()
         if not availability.ok:
             fix = f" (fix: {availability.fix})" if availability.fix else ""
-            errors.append(f"{where}.name: backend {config.name!r} cannot run here: {availability.reason}{fix}")
+            errors.append(
+                f"{where}.name: backend {config.name!r} cannot run here: {availability.reason}{fix}"
+            )
             continue
         options_ok = True
         resolved: dict[str, Any] = {}
@@ -482,22 +491,28 @@ def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[str]:
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{where}: give a non-empty list of values")
         if not param and not all(isinstance(value, bool) for value in values):
-            raise ConfigError(f"{where}: a key without a parameter takes [true, false] (include the step or not)")
+            raise ConfigError(
+                f"{where}: a key without a parameter takes [true, false] (include the step or not)"
+            )
         axes.append((step, param or None, list(values)))
     step_order: list[str] = []
-    for step, _, _ in axes:
-        if step not in step_order:
-            step_order.append(step)
+    for axis_step, _, _ in axes:
+        if axis_step not in step_order:
+            step_order.append(axis_step)
     pipelines = []
     for combination in itertools.product(*(values for _, _, values in axes)):
         params: dict[str, list[str]] = {step: [] for step in step_order}
         included = dict.fromkeys(step_order, True)
-        for (step, param, _), value in zip(axes, combination):
-            if param is None:
-                included[step] = included[step] and bool(value)
+        for (name, parameter, _), value in zip(axes, combination, strict=True):
+            if parameter is None:
+                included[name] = included[name] and bool(value)
             else:
-                params[step].append(f"{param}={_format_grid_value(value)}")
-        parts = [f"{step}({','.join(params[step])})" if params[step] else step for step in step_order if included[step]]
+                params[name].append(f"{parameter}={_format_grid_value(value)}")
+        parts = [
+            f"{step}({','.join(params[step])})" if params[step] else step
+            for step in step_order
+            if included[step]
+        ]
         pipelines.append(str(parse_pipeline("|".join(parts))))
     return pipelines
 
@@ -596,6 +611,16 @@ def _suggest(word: str, choices: Any) -> str:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _safe_name(text: str) -> str:
+    """A folder-name-safe version of a dataset's name, for ad hoc runs."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+    return cleaned if cleaned and _SAFE_NAME.match(cleaned) else "run"
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else []
 
 
 def _list_of_str(value: Any) -> list[str]:

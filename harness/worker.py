@@ -7,6 +7,7 @@ becomes an Outcome with its error class and message: errors are data.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -118,10 +119,8 @@ class WorkerState:
 
     def close(self) -> None:
         for engine in self.engines.values():
-            try:
+            with contextlib.suppress(Exception):  # closing is best effort at shutdown
                 engine.close()
-            except Exception:  # closing is best effort at shutdown
-                pass
         self.engines.clear()
 
 

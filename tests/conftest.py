@@ -16,3 +16,31 @@ def real_dev() -> Path:
     if not (REAL_DEV / "MANIFEST.tsv").is_file():
         pytest.skip(f"real-dev dataset not found at {REAL_DEV} (CI keeps it beside the repository)")
     return REAL_DEV
+
+
+@pytest.fixture(scope="session")
+def preprocessing_runs(real_dev: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two real Tesseract runs over four real-dev lines that differ only by a preprocessing step.
+
+    Run A reads the scans as they are; run B downscales them first. Each run folder
+    has its report.html, written by the runner.
+    """
+    import shutil
+
+    from harness.cli import main
+
+    base = tmp_path_factory.mktemp("preprocessing-runs")
+    scans = base / "scans"
+    scans.mkdir()
+    for stem in ("line_en_uw3_0033_010060", "line_en_uw3_0317_010133", "line_en_jebb1896_0136_18",
+                 "line_en_campbell1881_0063_28"):  # fmt: skip
+        for path in real_dev.glob(f"{stem}.*"):
+            shutil.copy(path, scans / path.name)
+    folders = []
+    for name, pipeline in (("plain", "none"), ("downscaled", "downscale(max_side=500)")):
+        out = base / name
+        code = main(["run", str(scans), "--backend", "tesseract", "--pipeline", pipeline, "--jobs", "1",
+                     "--out", str(out), "--name", name])  # fmt: skip
+        assert code == 0, f"ocr-harness run failed for pipeline {pipeline}"
+        folders.append((out / "latest").resolve())
+    return folders[0], folders[1]

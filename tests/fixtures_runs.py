@@ -38,6 +38,7 @@ class Job:
     truncated: bool = False
     error_type: str = ""
     error_message: str = ""
+    skipped: bool = False  # not run: e.g. a language the backend cannot read
 
 
 def job(sample_id: str, ground_truth: str | None, text: str | None, **kwargs: Any) -> Job:
@@ -54,6 +55,8 @@ def sample_row(item: Job) -> dict[str, Any]:
     }
     row.update({f"tag.{key}": value for key, value in item.tags.items()})
     status = "error" if item.error_type else "unscored" if item.ground_truth is None else "ok"
+    if item.skipped:
+        status = "skipped"
     row.update(
         backend=item.backend,
         pipeline=item.pipeline,
@@ -82,7 +85,7 @@ def sample_row(item: Job) -> dict[str, Any]:
             word_errors=word_errors,
             wer=_rate(word_errors, len(ref_words)),
         )
-    timed = status != "error"
+    timed = status not in ("error", "skipped")
     row.update(
         load_s=0.01 if timed else "",
         preprocess_s=0.02 if timed else "",
@@ -103,7 +106,7 @@ def summary_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     for (backend, pipeline), members in groups.items():
         scored = [r for r in members if r["status"] == "ok"]
         failed = [r for r in members if r["status"] == "error"]
-        timed = [r for r in members if r["status"] != "error"]
+        timed = [r for r in members if r["status"] not in ("error", "skipped")]
         failures: dict[str, int] = {}
         for r in failed:
             failures[r["error_type"]] = failures.get(r["error_type"], 0) + 1
@@ -156,7 +159,9 @@ def summary_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return result
 
 
-def write_run(folder: Path, jobs: Sequence[Job], *, suite: str = "test-suite", config: dict | None = None) -> Path:
+def write_run(
+    folder: Path, jobs: Sequence[Job], *, suite: str = "test-suite", config: dict | None = None
+) -> Path:
     """Write a complete run folder (without report.html) and return it."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = [sample_row(item) for item in jobs]
@@ -174,7 +179,9 @@ def write_run(folder: Path, jobs: Sequence[Job], *, suite: str = "test-suite", c
         "harness": {"version": "0.1.0", "commit": "abc1234"},
         "normalisation": {"id": "nfc-ws@1", "name": "nfc-ws"},
         "failure_policy": "exclude",
-        "backends": {b: {"version": "1.0", "fingerprint": {}, "thread_settings": {}} for b in {j.backend for j in jobs}},
+        "backends": {
+            b: {"version": "1.0", "fingerprint": {}, "thread_settings": {}} for b in {j.backend for j in jobs}
+        },
         "datasets": datasets,
         "config": config or {},
         "environment": {"python": "3.11", "os": "Linux", "cpu_model": "test", "cpu_count": 2, "env": {}},
@@ -182,7 +189,9 @@ def write_run(folder: Path, jobs: Sequence[Job], *, suite: str = "test-suite", c
     (folder / "run.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     with open(folder / "results.jsonl", "w", encoding="utf-8") as handle:
         for item in jobs:
-            handle.write(json.dumps({"sample_id": item.sample_id, "backend": item.backend, "text": item.text}) + "\n")
+            handle.write(
+                json.dumps({"sample_id": item.sample_id, "backend": item.backend, "text": item.text}) + "\n"
+            )
     return folder
 
 

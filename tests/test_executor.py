@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from harness.errors import EngineCrashedError, JobTimeoutError
-from harness.executor import InlineExecutor, ProcessExecutor, make_executor
+from harness.executor import InlineExecutor, ProcessExecutor
 from harness.worker import BackendSpec, Outcome, Task
 
 FAKES = ("fake_noop", "fake_slow", "fake_crash", "fake_hang")
@@ -98,7 +98,9 @@ async def test_a_dying_worker_fails_only_its_own_task(image: str, how: str, expe
     assert crashed.error_type == "EngineCrashedError"
     assert image in (crashed.error_message or "")
     assert expected in (crashed.error_message or "")
-    assert [outcome.text for outcome in outcomes[:1] + outcomes[2:]] == ["before"] + [str(i) for i in range(6)]
+    assert [outcome.text for outcome in outcomes[:1] + outcomes[2:]] == ["before"] + [
+        str(i) for i in range(6)
+    ]
     assert after.text == "after"
     with pytest.raises(EngineCrashedError, match=expected):
         crashed.raise_error()
@@ -125,7 +127,9 @@ async def test_a_timeout_leaves_the_other_workers_tasks_alone(image: str) -> Non
     slow = Task(image, BackendSpec.of("slow", {"seconds": 0.5}))
     hang = Task(image, BackendSpec.of("hang"))
     async with ProcessExecutor(workers=2, plugin_modules=FAKES) as executor:
-        outcomes = await asyncio.gather(executor.run(hang, timeout=1.0), *(executor.run(slow) for _ in range(4)))
+        outcomes = await asyncio.gather(
+            executor.run(hang, timeout=1.0), *(executor.run(slow) for _ in range(4))
+        )
     assert outcomes[0].error_type == "JobTimeoutError"
     assert [outcome.text for outcome in outcomes[1:]] == ["slow 40x20"] * 4
 
@@ -166,8 +170,7 @@ async def test_a_cancelled_task_keeps_its_worker_until_it_ends(image: str) -> No
 
 
 async def test_inline_executor_runs_in_this_process(image: str) -> None:
-    executor = make_executor(1, plugin_modules=FAKES)
-    assert isinstance(executor, InlineExecutor)
+    executor = InlineExecutor(plugin_modules=FAKES)
     async with executor:
         outcomes = await asyncio.gather(*(executor.run(noop(image, str(i))) for i in range(3)))
     assert [outcome.text for outcome in outcomes] == ["0", "1", "2"]

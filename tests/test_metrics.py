@@ -173,7 +173,7 @@ def test_cer_matches_a_plain_levenshtein_on_real_dev_ground_truth(real_dev):
     rng = random.Random(7)
     texts = [path.read_text(encoding="utf-8") for path in sorted(real_dev.glob("line_*.gt.txt"))]
     assert len(texts) >= 40
-    pairs = [(text, _corrupt(text, rng)) for text in texts] + list(zip(texts, texts[1:]))
+    pairs = [(text, _corrupt(text, rng)) for text in texts] + list(zip(texts, texts[1:], strict=False))
     for profile in (NFC_WS, HISTORICAL):
         for reference, hypothesis in pairs:
             result = score(reference, hypothesis, profile)
@@ -194,7 +194,7 @@ def test_cer_matches_a_plain_levenshtein_on_real_dev_ground_truth(real_dev):
 def test_micro_weights_by_length_and_macro_weights_pages_equally():
     errors, lengths = [1, 1], [100, 1]
     micro = micro_rate(errors, lengths)
-    macro = macro_rate([error_rate(e, n) for e, n in zip(errors, lengths)])
+    macro = macro_rate([error_rate(e, n) for e, n in zip(errors, lengths, strict=False)])
     assert micro.value == pytest.approx(2 / 101)
     assert macro.value == pytest.approx((0.01 + 1.0) / 2)
 
@@ -204,7 +204,7 @@ def test_bootstrap_intervals_contain_the_point_estimate():
     lengths = [rng.randint(20, 400) for _ in range(30)]
     errors = [rng.randint(0, n // 5) for n in lengths]
     micro = micro_rate(errors, lengths)
-    macro = macro_rate([e / n for e, n in zip(errors, lengths)])
+    macro = macro_rate([e / n for e, n in zip(errors, lengths, strict=False)])
     for interval in (micro, macro):
         assert interval.low <= interval.value <= interval.high
         assert interval.low < interval.high

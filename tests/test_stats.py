@@ -40,7 +40,7 @@ def test_ratio_is_total_over_total_and_resamples_whole_samples():
     assert point_estimate(edits, weights=ref_chars, statistic="ratio") == pytest.approx(43 / 270)
     low, high = bootstrap_ci(edits, weights=ref_chars, statistic="ratio")
     assert low < 43 / 270 < high
-    assert 0 <= low and high <= 30 / 60 + 1e-12  # never beyond the worst single page's ratio
+    assert low >= 0 and high <= 30 / 60 + 1e-12  # never beyond the worst single page's ratio
 
 
 def test_degenerate_inputs_return_the_point_estimate_without_nan():
@@ -51,8 +51,9 @@ def test_degenerate_inputs_return_the_point_estimate_without_nan():
     assert point_estimate([2], weights=[0], statistic="ratio") == 1.0  # the empty-reference rule
     assert bootstrap_ci([2, 0], weights=[0, 5], statistic="ratio")[1] <= 1.0
     assert paired_bootstrap([], []) == PairedDiff(0.0, 0.0, 0.0, False)
-    assert paired_bootstrap([0.1], [0.3]) == PairedDiff(pytest.approx(0.2), pytest.approx(0.2),
-                                                        pytest.approx(0.2), False)
+    assert paired_bootstrap([0.1], [0.3]) == PairedDiff(
+        pytest.approx(0.2), pytest.approx(0.2), pytest.approx(0.2), False
+    )
 
 
 def test_paired_identical_runs_are_not_significant():

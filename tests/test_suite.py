@@ -49,7 +49,9 @@ def test_grid_expands_to_the_cartesian_product_in_written_order():
 
 
 def test_grid_parameters_of_one_step_stay_in_one_step():
-    pipelines = expand_grid({"binarize.method": ["sauvola"], "downscale.max_side": [900], "binarize.window": [15, 31]})
+    pipelines = expand_grid(
+        {"binarize.method": ["sauvola"], "downscale.max_side": [900], "binarize.window": [15, 31]}
+    )
     assert pipelines == [
         "binarize(method=sauvola,window=15)|downscale(max_side=900)",
         "binarize(method=sauvola,window=31)|downscale(max_side=900)",
@@ -187,7 +189,8 @@ def test_every_config_error_is_reported_at_once_with_its_key_path(tmp_path, regi
         "backends[1].options.truncate_too: unknown key (did you mean 'truncate_to'?)",
         "backends[2].name: unknown backend 'ecoh' (did you mean 'echo'?)",
         "backends[3].language: backend 'echo' cannot read Vietnamese ('vi')",
-        "backends[4].name: backend 'unavailable' cannot run here: its runtime is not installed (fix: install the runtime)",
+        "backends[4].name: backend 'unavailable' cannot run here: its runtime is not installed "
+        "(fix: install the runtime)",
         "backends[5].thresholds.max_cer: Input should be greater than or equal to 0",
         "datasets[1].path:",
         "no-such-folder",
@@ -276,3 +279,22 @@ def test_ad_hoc_errors_name_the_flag(tmp_path, registry, dataset, monkeypatch):
     with pytest.raises(ConfigError) as caught:
         suite_from_args(["scans"], registry, backends=["echo"], options=["echo.truncat=1"])
     assert "backends[0].options.truncat: unknown key (did you mean 'truncate_to'?)" in str(caught.value)
+
+
+# --- the suites shipped in suites/ ----------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    ("name", "backends", "pipelines"),
+    [("quickstart", ["rapidocr"], 1), ("preprocessing-grid", ["tesseract", "rapidocr"], 9)],
+)
+def test_shipped_suites_are_valid(name, backends, pipelines):
+    if not (REPO / "datasets" / "sample").is_dir():
+        pytest.skip("the bundled sample dataset (datasets/sample) is not generated yet")
+    suite = load_suite(REPO / "suites" / f"{name}.toml", get_registry())
+    assert suite.name == name
+    assert [backend.name for backend in suite.backends] == backends
+    assert len(suite.pipelines) == pipelines
+    assert suite.datasets[0].path == (REPO / "datasets" / "sample").resolve()

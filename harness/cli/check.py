@@ -27,10 +27,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--baseline", type=Path, metavar="RUN_OR_SUMMARY_CSV",
         help="run folder (paired comparison) or summary.csv (point estimates) to compare with",
     )  # fmt: skip
-    parser.add_argument("--max-cer-increase", metavar="PP", help="largest CER rise over the baseline, e.g. 0.5pp")
+    parser.add_argument(
+        "--max-cer-increase", metavar="PP", help="largest CER rise over the baseline, e.g. 0.5pp"
+    )
     parser.add_argument("--max-wer-increase", metavar="PP", help="largest WER rise over the baseline")
-    parser.add_argument("--max-slowdown", metavar="PCT", help="largest pages/s drop against the baseline, e.g. 10%%")
-    parser.add_argument("--backend", action="append", metavar="NAME", help="check only this backend (repeatable)")
+    parser.add_argument(
+        "--max-slowdown", metavar="PCT", help="largest pages/s drop against the baseline, e.g. 10%%"
+    )
+    parser.add_argument(
+        "--backend", action="append", metavar="NAME", help="check only this backend (repeatable)"
+    )
     parser.add_argument("--junit", type=Path, metavar="FILE", help="also write the results as JUnit XML")
     return parser
 

@@ -32,7 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--b", action="append", metavar="KEY=VALUE", default=[],
         help="select side B's rows, as --a",
     )  # fmt: skip
-    parser.add_argument("--top", type=int, default=5, metavar="N", help="pages and confusions listed (default 5)")
+    parser.add_argument(
+        "--top", type=int, default=5, metavar="N", help="pages and confusions listed (default 5)"
+    )
     return parser
 
 
@@ -49,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         if not (selector_a.filters or selector_b.filters):
             raise ConfigError(
                 "compare needs two run folders, or one run with --a and --b selecting the two sides",
-                fix="e.g. ocr-harness compare reports/latest --a pipeline=none --b 'pipeline=binarize(method=otsu)'",
+                fix="e.g. ocr-harness compare reports/latest --a pipeline=none "
+                "--b 'pipeline=binarize(method=otsu)'",
             )
         pairs = [(runs[0], runs[0])]
     else:

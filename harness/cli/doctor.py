@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -28,6 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.backends import Availability
     from harness.plugins import get_registry
 
     registry = get_registry(tuple(args.plugin))
@@ -46,10 +48,10 @@ def run(args: argparse.Namespace) -> int:
         backend = registry.backends[name].obj
         try:
             availability = backend.availability()
+            if availability.ok:
+                availability = _default_options_problem(backend) or availability
         except Exception as error:  # a plugin's own bug must not hide the other backends
-            print(f"{name:<{width}}  unavailable: availability check failed: {type(error).__name__}: {error}")
-            all_ok = False
-            continue
+            availability = Availability(False, f"checking it failed: {type(error).__name__}: {error}")
         version = backend.version()
         if availability.ok:
             print(f"{name:<{width}}  ok ({version})")
@@ -64,3 +66,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"{failure.plugin:<{width}}  plugin failed to load ({failure.source}): {failure.error}")
     sys.stdout.flush()
     return 0 if all_ok else 1
+
+
+def _default_options_problem(backend: Any) -> Any:
+    """Option defaults may read the environment (a licence path, say): a bad one shows here, not mid-run."""
+    from pydantic import ValidationError
+
+    from harness.backends import Availability
+    from harness.errors import OcrHarnessError
+
+    try:
+        backend.Options()
+    except OcrHarnessError as error:
+        return Availability(False, error.message, error.fix or "")
+    except ValidationError:  # options without defaults: nothing to check until they are given
+        pass
+    return None

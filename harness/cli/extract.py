@@ -26,7 +26,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--backend", default="rapidocr", help="OCR backend (default: rapidocr)")
     parser.add_argument("--language", default="en", metavar="CODE", help="ISO 639-1 code (default: en)")
     parser.add_argument(
-        "--preprocess", default=None, metavar="PIPELINE", help='preprocessing, e.g. "downscale(max_side=2000)|binarize"'
+        "--preprocess",
+        default=None,
+        metavar="PIPELINE",
+        help='preprocessing, e.g. "downscale(max_side=2000)|binarize"',
     )
     parser.add_argument(
         "--option",
@@ -37,7 +40,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="a backend option (repeatable); 'ocr-harness plugins' lists each backend's options",
     )
     parser.add_argument(
-        "--jobs", "-j", type=_positive_int, default=None, metavar="N", help="worker processes (default: one per core)"
+        "--jobs",
+        "-j",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="worker processes (default: one per core)",
     )
     parser.add_argument(
         "--timeout", type=_positive_float, default=None, metavar="S", help="give up on a page after S seconds"

@@ -27,10 +27,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "targets", nargs="+", metavar="SUITE_OR_DATASET", help="a suite .toml file, or dataset folders/manifests"
+        "targets",
+        nargs="+",
+        metavar="SUITE_OR_DATASET",
+        help="a suite .toml file, or dataset folders/manifests",
     )
     adhoc = parser.add_argument_group("ad hoc runs (with dataset paths instead of a suite file)")
-    adhoc.add_argument("--backend", action="append", default=[], help="backend to run (repeatable; default rapidocr)")
+    adhoc.add_argument(
+        "--backend", action="append", default=[], help="backend to run (repeatable; default rapidocr)"
+    )
     adhoc.add_argument(
         "--pipeline", action="append", default=[], help='preprocessing pipeline (repeatable; default "none")'
     )
@@ -47,11 +52,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--failure-policy", choices=("exclude", "count_as_cer_1"), help="how failed jobs count in accuracy"
     )
     both = parser.add_argument_group("run settings (override the suite's [run] table)")
-    both.add_argument("--jobs", "-j", type=_positive_int, metavar="N", help="worker processes (default: one per core)")
-    both.add_argument("--timeout", type=_positive_float, metavar="S", help="seconds per job before its worker is stopped")
+    both.add_argument(
+        "--jobs", "-j", type=_positive_int, metavar="N", help="worker processes (default: one per core)"
+    )
+    both.add_argument(
+        "--timeout", type=_positive_float, metavar="S", help="seconds per job before its worker is stopped"
+    )
     both.add_argument("--out", metavar="DIR", help="folder run folders are written under (default: reports)")
-    both.add_argument("--serial", action="store_true", default=None, help="run in this process, one job at a time")
-    both.add_argument("--resume", metavar="RUN_DIR", type=Path, help="continue a run folder: skip jobs already done")
+    both.add_argument(
+        "--serial", action="store_true", default=None, help="run in this process, one job at a time"
+    )
+    both.add_argument(
+        "--resume", metavar="RUN_DIR", type=Path, help="continue a run folder: skip jobs already done"
+    )
     both.add_argument("--no-html", action="store_true", help="skip report.html")
     return parser
 
@@ -65,7 +78,12 @@ def run(args: argparse.Namespace) -> int:
     registry = get_registry(tuple(args.plugin))
     overrides = {
         key: value
-        for key, value in (("jobs", args.jobs), ("timeout", args.timeout), ("output", args.out), ("serial", args.serial))
+        for key, value in (
+            ("jobs", args.jobs),
+            ("timeout", args.timeout),
+            ("output", args.out),
+            ("serial", args.serial),
+        )
         if value is not None
     }
     suite_files = [target for target in args.targets if target.endswith(".toml")]

@@ -59,16 +59,16 @@ def write_reports(run_dir: str | Path, *, html: bool = True, log: TextIO | None 
     # Profiles are rebuilt by name: scores always follow this version's rules, and say so.
     profile = resolve_profile((info.get("normalisation") or {}).get("name"))
     if info.get("normalisation", {}).get("id") not in (None, profile.id):
-        print(
-            f"note: {run_dir.name} was scored with {info['normalisation']['id']}; re-scoring with {profile.id}",
-            file=log,
-        )
+        old = info["normalisation"]["id"]
+        print(f"note: {run_dir.name} was scored with {old}; re-scoring with {profile.id}", file=log)
         info["normalisation"] = profile.settings()
     policy = info.get("failure_policy") or "exclude"
     config = info.get("config") or {}
     backends = [backend.get("label") or backend.get("name") for backend in config.get("backends", [])]
     pipelines = info.get("pipelines", [])
-    samples = samples_frame(read_results(run_dir / RESULTS_FILE), profile, backends=backends, pipelines=pipelines)
+    samples = samples_frame(
+        read_results(run_dir / RESULTS_FILE), profile, backends=backends, pipelines=pipelines
+    )
     summary = summary_frame(samples, failure_policy=policy, backends=backends, pipelines=pipelines)
     reports = Reports(run_dir)
     reports.files.append(write_csv(samples, run_dir / SAMPLES_FILE))

@@ -108,14 +108,14 @@ def accuracy_throughput(points: Sequence[Point], *, error_name: str = "CER") -> 
     front_labels = {p.label for p in front}
     for point in plotted:
         x, y = x_scale(point.throughput), y_scale(point.error)
-        tooltip = (
-            f"{point.label}: {point.error * 100:.2f}% {error_name}, {point.throughput:.3g} pages/s"
-            + ("" if point.comparable else " (not comparable: truncated output)")
+        tooltip = f"{point.label}: {point.error * 100:.2f}% {error_name}, {point.throughput:.3g} pages/s" + (
+            "" if point.comparable else " (not comparable: truncated output)"
         )
         if point.error_low is not None and point.error_high is not None:
             parts.append(
                 f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y_scale(point.error_low):.1f}" '
-                f'y2="{y_scale(point.error_high):.1f}" stroke="{point.color}" stroke-width="2" opacity="0.6"/>'
+                f'y2="{y_scale(point.error_high):.1f}" stroke="{point.color}" stroke-width="2" '
+                'opacity="0.6"/>'
             )
         fill = point.color if point.comparable else "none"
         parts.append(
@@ -141,8 +141,7 @@ def accuracy_throughput(points: Sequence[Point], *, error_name: str = "CER") -> 
             f"{escape(star + _shorten(point.label, 30) + note)}<title>{escape(point.label)}</title></text>"
         )
     parts.append(
-        f'<text x="{width - right + 10}" y="{height - 12}" {_FONT} fill="#555">'
-        "★ Pareto front (dashed)</text>"
+        f'<text x="{width - right + 10}" y="{height - 12}" {_FONT} fill="#555">★ Pareto front (dashed)</text>'
     )
     parts.append("</svg>")
     return "".join(parts)
@@ -259,7 +258,14 @@ class _Scale:
     """Maps data to pixels, linearly or logarithmically, with 'nice' ticks."""
 
     def __init__(
-        self, low: float, high: float, start: float, end: float, *, log: bool = False, pad: float = 0.0,
+        self,
+        low: float,
+        high: float,
+        start: float,
+        end: float,
+        *,
+        log: bool = False,
+        pad: float = 0.0,
         zero: bool = False,
     ) -> None:
         self.log = log

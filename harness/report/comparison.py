@@ -71,7 +71,9 @@ def change_line(change: SampleChange) -> str:
 
 
 def confusion_text(change: ConfusionChange) -> str:
-    return f"{visible(change.ref)}→{visible(change.hyp)} {change.delta:+d} ({change.count_a}→{change.count_b})"
+    return (
+        f"{visible(change.ref)}→{visible(change.hyp)} {change.delta:+d} ({change.count_a}→{change.count_b})"
+    )
 
 
 def header_lines(comparison: Comparison) -> list[str]:
@@ -154,9 +156,14 @@ def to_markdown(comparison: Comparison) -> str:
         for title, changes in (("Most worse", group.worse), ("Most better", group.better)):
             if changes:
                 lines.append(f"- {title}: " + "; ".join(f"`{_md(change_line(c))}`" for c in changes))
-        for title, confusion_changes in (("Confusions introduced", group.introduced), ("Confusions fixed", group.fixed)):
+        for title, confusion_changes in (
+            ("Confusions introduced", group.introduced),
+            ("Confusions fixed", group.fixed),
+        ):
             if confusion_changes:
-                lines.append(f"- {title}: " + ", ".join(f"`{_md(confusion_text(c))}`" for c in confusion_changes))
+                lines.append(
+                    f"- {title}: " + ", ".join(f"`{_md(confusion_text(c))}`" for c in confusion_changes)
+                )
     return "\n".join(lines)
 
 

@@ -166,7 +166,9 @@ def _summary_table(run: RunData) -> dict[str, Any]:
                     "kind": kind,
                     "value": value,
                     "interval": interval,
-                    "best": value is not None and best.get(key) == value and (not is_accuracy or comparable[index]),
+                    "best": value is not None
+                    and best.get(key) == value
+                    and (not is_accuracy or comparable[index]),
                     "not_comparable": is_accuracy and not comparable[index],
                 }
             )
@@ -194,11 +196,12 @@ def _charts(run: RunData, analysis: Analysis) -> list[dict[str, Any]]:
             if not bool(row.get("comparable", True)):
                 left_out.append(group_label(*group))  # a truncated CER would only mislead here
                 continue
+            cer = _float(row["micro_cer"])
             points.append(
                 charts.Point(
                     label=group_label(*group),
                     throughput=_float(row["pages_per_s"]) or 0.0,
-                    error=_float(row["micro_cer"]) if _float(row["micro_cer"]) is not None else math.nan,
+                    error=math.nan if cer is None else cer,
                     error_low=_float(row.get("micro_cer_low")),
                     error_high=_float(row.get("micro_cer_high")),
                     color=analysis.groups[group].color if group in analysis.groups else charts.color(0),
@@ -210,14 +213,21 @@ def _charts(run: RunData, analysis: Analysis) -> list[dict[str, Any]]:
                 "title": "Accuracy against throughput",
                 "caption": "Each point is one backend with one pipeline; bars are 95% intervals of CER. "
                 "Points on the dashed line (★) are not beaten on both accuracy and speed by any other."
-                + (f" Not plotted, as not comparable (truncated output): {', '.join(left_out)}." if left_out else ""),
+                + (
+                    f" Not plotted, as not comparable (truncated output): {', '.join(left_out)}."
+                    if left_out
+                    else ""
+                ),
                 "svg": charts.accuracy_throughput(points),
             }
         )
     scored = scored_rows(run.samples)
     scored = scored[scored["comparable"]]
-    breakdowns = [(column, column.removeprefix("tag."), "CER by " + column.removeprefix("tag."))
-                  for column in tag_columns(scored) if scored[column].astype(str).nunique() > 1]
+    breakdowns = [
+        (column, column.removeprefix("tag."), "CER by " + column.removeprefix("tag."))
+        for column in tag_columns(scored)
+        if scored[column].astype(str).nunique() > 1
+    ]
     if not breakdowns and scored["dataset"].nunique() > 1:
         breakdowns = [("dataset", "dataset", "CER by dataset")]
     for column, name, title in breakdowns:
@@ -245,13 +255,14 @@ def _charts(run: RunData, analysis: Analysis) -> list[dict[str, Any]]:
         for group, info in analysis.groups.items():
             rows = ok[(ok["backend"] == group[0]) & (ok["pipeline"] == group[1])]
             warm = rows[~rows["cold"]] if "cold" in rows.columns else rows
-            values = tuple(float(v) for v in (warm if len(warm) else rows)["total_s"].dropna())
-            boxes.append(charts.Box(info.label, values, info.color))
+            latencies = tuple(float(v) for v in (warm if len(warm) else rows)["total_s"].dropna())
+            boxes.append(charts.Box(info.label, latencies, info.color))
         figures.append(
             {
                 "id": "chart-latency",
                 "title": "Latency per job",
-                "caption": "Seconds per job (load, preprocess and recognise), warm jobs only: the first job of "
+                "caption": "Seconds per job (load, preprocess and recognise), warm jobs only: "
+                "the first job of "
                 "each worker also starts its engine. Box: quartiles and median; whiskers: min and max.",
                 "svg": charts.latency_boxes(boxes),
             }
@@ -282,7 +293,7 @@ def _error_tables(run: RunData, analysis: Analysis) -> dict[str, Any]:
 
 def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, Any]:
     from harness.errors import OcrHarnessError
-    from harness.report.images import resolve_image, thumbnail_data_uri
+    from harness.report.images import resolve_image, thumbnail
 
     samples = run.samples
     group_index = {group: index for index, group in enumerate(analysis.groups)}
@@ -325,10 +336,14 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
                 "sample_id": sample_id,
                 "page": int(page),
                 "image": first.get("image", ""),
-                "dataset_path": (datasets.get(dataset) or {}).get("path") if isinstance(datasets, dict) else None,
+                "dataset_path": (datasets.get(dataset) or {}).get("path")
+                if isinstance(datasets, dict)
+                else None,
                 "language": first.get("language", ""),
                 "ground_truth": first["ground_truth"],
-                "tags": {c.removeprefix("tag."): first[c] for c in tag_columns(samples) if str(first[c]) != ""},
+                "tags": {
+                    c.removeprefix("tag."): first[c] for c in tag_columns(samples) if str(first[c]) != ""
+                },
                 "entries": entries,
                 "sort_mean": mean,
                 "sort_by_group": {k: (1e6 if math.isinf(v) else v) for k, v in scores.items()},
@@ -345,7 +360,7 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
                 card["image_problem"] = f"image not found: {card['image']}"
             continue
         try:
-            card["thumbnail"] = thumbnail_data_uri(path, card["page"])
+            card["thumbnail"] = thumbnail(path, card["page"])
         except OcrHarnessError as error:
             card["image_problem"] = str(error)
     groups = [{"index": i, "label": info.label} for i, info in enumerate(analysis.groups.values())]
@@ -353,9 +368,12 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
 
 
 def _failures(run: RunData) -> list[dict[str, Any]]:
-    failed = run.samples[run.samples["status"] == "error"]
+    """Failed jobs, then jobs skipped without running (e.g. a language the backend cannot read)."""
+    not_run = run.samples[run.samples["status"].isin(("error", "skipped"))]
+    failed = not_run.sort_values("status", kind="stable")
     return [
         {
+            "status": row["status"],
             "sample_id": row["sample_id"],
             "dataset": row["dataset"],
             "page": row["page"],
@@ -381,7 +399,10 @@ def _meta(run: RunData) -> dict[str, Any]:
         "folder": run.name,
         "started": _timestamp(info.get("started")),
         "finished": _timestamp(info.get("finished")),
-        "harness": " ".join(str(v) for v in (harness.get("version"), harness.get("commit")) if v),
+        "harness": " ".join(
+            str(v) for v in (harness.get("version"), str(harness.get("commit") or "")[:12]) if v
+        )
+        + (" (uncommitted changes)" if harness.get("dirty") else ""),
         "normalisation": normalisation.get("id") or normalisation.get("name") or "",
         "failure_policy": info.get("failure_policy", ""),
         "environment": {k: v for k, v in environment.items() if not isinstance(v, dict)},
@@ -452,4 +473,3 @@ def _ordered_categories(values: Iterable[Any]) -> list[str]:
         return sorted(unique, key=float)
     except ValueError:
         return unique
-

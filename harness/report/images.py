@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import base64
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
-#: Widest thumbnail in pixels: enough to read a line of print, small enough to embed.
+#: Thumbnail bounds in pixels: a line of print stays readable, a page stays small enough to embed.
 MAX_WIDTH = 1000
+MAX_HEIGHT = 1200
 
 
-def thumbnail_data_uri(path: Path, page: int = 0, *, max_width: int = MAX_WIDTH) -> str:
-    """The page downscaled to ``max_width`` as a PNG or JPEG data URI, whichever is smaller.
+@dataclass(frozen=True)
+class Thumbnail:
+    uri: str
+    width: int
+    height: int
 
+
+def thumbnail(
+    path: Path, page: int = 0, *, max_width: int = MAX_WIDTH, max_height: int = MAX_HEIGHT
+) -> Thumbnail:
+    """The page downscaled to fit ``max_width`` x ``max_height`` as a data URI, in the smallest encoding.
+
+    Greyscale scans also try a 16-level PNG: text stays crisp where JPEG would smear it.
     Raises harness.errors.ImageReadError for an unreadable image (the caller shows why).
     """
     from PIL import Image
@@ -20,21 +32,26 @@ def thumbnail_data_uri(path: Path, page: int = 0, *, max_width: int = MAX_WIDTH)
     from harness.images import load_page
 
     image = load_page(path, page)
-    if image.width > max_width:
-        height = max(1, round(image.height * max_width / image.width))
-        image = image.resize((max_width, height), Image.Resampling.LANCZOS)
+    scale = min(1.0, max_width / image.width, max_height / image.height)
+    if scale < 1.0:
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.LANCZOS)
     if image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
-    png = io.BytesIO()
-    image.save(png, format="PNG", optimize=True)
-    best, kind = png.getvalue(), "png"
-    # Photographs and greyscale scans compress far better as JPEG; bilevel text stays PNG.
-    if len(best) > 40_000:
-        jpeg = io.BytesIO()
-        image.save(jpeg, format="JPEG", quality=80, optimize=True)
-        if len(jpeg.getvalue()) < len(best) * 0.8:
-            best, kind = jpeg.getvalue(), "jpeg"
-    return f"data:image/{kind};base64,{base64.b64encode(best).decode('ascii')}"
+    candidates = [("png", _encode(image, "PNG", optimize=True))]
+    if len(candidates[0][1]) > 20_000:
+        candidates.append(("jpeg", _encode(image, "JPEG", quality=75, optimize=True)))
+        if image.mode == "L":
+            candidates.append(("png", _encode(image.quantize(16), "PNG", optimize=True)))
+    kind, data = min(candidates, key=lambda candidate: len(candidate[1]))
+    uri = f"data:image/{kind};base64,{base64.b64encode(data).decode('ascii')}"
+    return Thumbnail(uri, image.width, image.height)
+
+
+def _encode(image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
 
 
 def resolve_image(image: str, *, dataset_path: str | None, run_dir: Path) -> Path | None:

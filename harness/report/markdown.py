@@ -33,10 +33,14 @@ _COLUMNS: list[tuple[str, str | None, bool | None]] = [
 
 def summary_table(summary: pd.DataFrame) -> str:
     """The Markdown table alone (what the terminal prints at the end of a run)."""
-    best = {column: _best(summary, column, lower) for _, column, lower in _COLUMNS if column and lower is not None}
+    best = {
+        column: _best(summary, column, lower) for _, column, lower in _COLUMNS if column and lower is not None
+    }
     lines = [
         "| " + " | ".join(heading for heading, _, _ in _COLUMNS) + " |",
-        "| " + " | ".join("---" if column in ("backend", "pipeline") else "---:" for _, column, _ in _COLUMNS) + " |",
+        "| "
+        + " | ".join("---" if column in ("backend", "pipeline") else "---:" for _, column, _ in _COLUMNS)
+        + " |",
     ]
     for _, row in summary.iterrows():
         cells = []
@@ -57,9 +61,13 @@ def summary_notes(summary: pd.DataFrame, info: dict[str, Any]) -> list[str]:
         "macro = mean of per-page rates. 95% CIs: bootstrap over pages.",
     ]
     if policy == "count_as_cer_1":
-        notes.append("Failed jobs count as CER 1 (failure_policy `count_as_cer_1`): an empty output for that page.")
+        notes.append(
+            "Failed jobs count as CER 1 (failure_policy `count_as_cer_1`): an empty output for that page."
+        )
     else:
-        notes.append("Failed jobs are left out of accuracy (failure_policy `exclude`) and counted in `failed`.")
+        notes.append(
+            "Failed jobs are left out of accuracy (failure_policy `exclude`) and counted in `failed`."
+        )
     failures = []
     for _, row in summary.iterrows():
         reasons = json.loads(row["failures"] or "{}")
@@ -76,7 +84,10 @@ def summary_notes(summary: pd.DataFrame, info: dict[str, Any]) -> list[str]:
         )
     unscored = int(summary["unscored"].sum()) if "unscored" in summary else 0
     if unscored:
-        notes.append(f"Unscored: {unscored} job{'s' if unscored != 1 else ''} on pages without ground truth (run and timed, not scored).")
+        notes.append(
+            f"Unscored: {unscored} job{'s' if unscored != 1 else ''} on pages without ground truth "
+            "(run and timed, not scored)."
+        )
     if "comparable" in summary and not summary["comparable"].astype(bool).all():
         notes.append(
             f"{NOT_COMPARABLE}: the engine returned only part of the text (evaluation mode), "
@@ -99,7 +110,12 @@ def summary_markdown(summary: pd.DataFrame, info: dict[str, Any]) -> str:
     subtitle = f"Run started {started}." if started else ""
     if info.get("interrupted"):
         subtitle += " The run was interrupted: figures cover the jobs that finished."
-    parts = [title, subtitle.strip(), summary_table(summary), "\n".join(f"- {note}" for note in summary_notes(summary, info))]
+    parts = [
+        title,
+        subtitle.strip(),
+        summary_table(summary),
+        "\n".join(f"- {note}" for note in summary_notes(summary, info)),
+    ]
     return "\n\n".join(part for part in parts if part) + "\n"
 
 

@@ -96,7 +96,7 @@ def sample_row(record: dict[str, Any], profile: Normalisation) -> dict[str, Any]
     if text is not None:
         row["hyp_chars"] = len(graphemes(row["text"]))
         row["hyp_words"] = len(row["text"].split())
-    if status == "ok":
+    if status == "ok" and ground_truth is not None:
         counts = score(ground_truth, text or "", profile)
         row.update(
             substitutions=counts.substitutions,
@@ -135,7 +135,7 @@ def samples_frame(
         frame[column] = frame[column].astype("Int64")  # counts stay integers beside empty cells
     if len(frame):
         rank = {group: index for index, group in enumerate(group_order(frame, backends, pipelines))}
-        frame["_group"] = [rank[group] for group in zip(frame["backend"], frame["pipeline"])]
+        frame["_group"] = [rank[group] for group in zip(frame["backend"], frame["pipeline"], strict=False)]
         frame = frame.sort_values(["_group", "dataset", "sample_id", "page"], kind="stable")
         frame = frame.drop(columns="_group").reset_index(drop=True)
     return frame
@@ -144,9 +144,11 @@ def samples_frame(
 # --- summary -----------------------------------------------------------------------------
 
 
-def group_order(samples: pd.DataFrame, backends: Sequence[str] = (), pipelines: Sequence[str] = ()) -> list[tuple[str, str]]:
+def group_order(
+    samples: pd.DataFrame, backends: Sequence[str] = (), pipelines: Sequence[str] = ()
+) -> list[tuple[str, str]]:
     """(backend, pipeline) pairs: the run's own order first, then any others as they appear."""
-    present = list(dict.fromkeys(zip(samples["backend"], samples["pipeline"])))
+    present = list(dict.fromkeys(zip(samples["backend"], samples["pipeline"], strict=False)))
     planned = [(b, p) for b in backends for p in pipelines if (b, p) in present]
     return planned + [group for group in present if group not in planned]
 
@@ -205,10 +207,12 @@ def _accuracy(group: pd.DataFrame, failure_policy: str) -> dict[str, Any]:
     }
     for unit, errors, lengths in (("cer", char_errors, ref_chars), ("wer", word_errors, ref_words)):
         if not errors:
-            row.update({f"{kind}_{unit}{end}": None for kind in ("micro", "macro") for end in ("", "_low", "_high")})
+            row.update(
+                {f"{kind}_{unit}{end}": None for kind in ("micro", "macro") for end in ("", "_low", "_high")}
+            )
             continue
         micro = micro_rate(errors, lengths)
-        macro = macro_rate([error_rate(e, n) for e, n in zip(errors, lengths)])
+        macro = macro_rate([error_rate(e, n) for e, n in zip(errors, lengths, strict=False)])
         row.update(
             {
                 f"micro_{unit}": micro.value,

@@ -1,8 +1,9 @@
 """Text to set on synthetic pages: a few paragraphs of prose per language, recombined by the RNG.
 
 The corpora (``corpora/LANG.txt``) were written for this project: lines
-starting with ``# `` are headings, blank lines separate paragraphs. Pages take
-runs of consecutive sentences, so the text reads like prose, not word salad.
+starting with ``# `` are headings, blank lines separate paragraphs. A page
+starts at a random sentence and goes on paragraph by paragraph, so it reads
+like prose, not word salad.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 
@@ -26,25 +28,32 @@ _SENTENCE_END = re.compile(r"(?<=[.!?»”\"])\s+(?=[«\"„¿¡A-ZÀ-ÖØ-ÞĀ-
 class Corpus:
     language: str
     headings: tuple[str, ...]
-    sentences: tuple[str, ...]  # every paragraph's sentences, in order
+    paragraphs: tuple[tuple[str, ...], ...]  # each paragraph's sentences
     text: str  # everything, for checking font coverage
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_corpus(language: str) -> Corpus:
     raw = resources.files("harness.synth").joinpath("corpora", f"{language}.txt").read_text(encoding="utf-8")
     text = unicodedata.normalize("NFC", raw)
     headings = tuple(line[2:].strip() for line in text.splitlines() if line.startswith("# "))
     body = "\n".join(line for line in text.splitlines() if not line.startswith("# "))
     paragraphs = [" ".join(block.split()) for block in body.split("\n\n") if block.strip()]
-    sentences = tuple(s for paragraph in paragraphs for s in _SENTENCE_END.split(paragraph))
-    return Corpus(language, headings, sentences, text)
+    split = tuple(tuple(_SENTENCE_END.split(paragraph)) for paragraph in paragraphs)
+    return Corpus(language, headings, split, text)
 
 
-def paragraph(rng: np.random.Generator, corpus: Corpus, sentences: int) -> str:
-    """``sentences`` consecutive sentences from a random place (wrapping around at the end)."""
-    start = int(rng.integers(len(corpus.sentences)))
-    return " ".join(corpus.sentences[(start + i) % len(corpus.sentences)] for i in range(sentences))
+def prose(rng: np.random.Generator, corpus: Corpus) -> Iterator[str]:
+    """Paragraphs without end: from a random sentence of a random paragraph on, then whole
+    paragraphs in a random order, none repeated before all have been used."""
+    order = rng.permutation(len(corpus.paragraphs))
+    first = corpus.paragraphs[int(order[0])]
+    yield " ".join(first[int(rng.integers(len(first))) :])
+    while True:
+        for index in order[1:]:
+            yield " ".join(corpus.paragraphs[int(index)])
+        order = rng.permutation(len(corpus.paragraphs))
+        yield " ".join(corpus.paragraphs[int(order[0])])
 
 
 def heading(rng: np.random.Generator, corpus: Corpus) -> str:
@@ -53,6 +62,6 @@ def heading(rng: np.random.Generator, corpus: Corpus) -> str:
 
 def words(rng: np.random.Generator, corpus: Corpus, count: int) -> str:
     """``count`` consecutive words from a random place: the text of one line image."""
-    all_words = " ".join(corpus.sentences).split(" ")
+    all_words = " ".join(" ".join(source) for source in corpus.paragraphs).split(" ")
     start = int(rng.integers(len(all_words) - count))
     return " ".join(all_words[start : start + count])

@@ -25,19 +25,40 @@ STANDARD_DPI = (150, 200, 240, 300, 400, 600)
 # Per level: (low, high) ranges; a value of None for jpeg means no JPEG step.
 _RANGES: dict[str, dict[str, tuple[float, float]]] = {
     "light": {
-        "dpi": (300, 400), "skew_deg": (0.1, 0.6), "blur_px": (0.0, 0.5), "noise_sigma": (1.0, 3.0),
-        "speckles": (0.0, 5.0), "lighting": (0.0, 0.08), "jpeg_quality": (85, 95), "bleed_through": (0.0, 0.05),
-        "ink_fade": (0.0, 0.1), "paper": (238, 250),
+        "dpi": (300, 400),
+        "skew_deg": (0.1, 0.6),
+        "blur_px": (0.0, 0.5),
+        "noise_sigma": (0.8, 2.0),
+        "speckles": (0.0, 5.0),
+        "lighting": (0.0, 0.08),
+        "jpeg_quality": (85, 95),
+        "bleed_through": (0.0, 0.05),
+        "ink_fade": (0.0, 0.1),
+        "paper": (238, 250),
     },
     "medium": {
-        "dpi": (200, 300), "skew_deg": (0.5, 1.5), "blur_px": (0.5, 1.0), "noise_sigma": (3.0, 7.0),
-        "speckles": (5.0, 30.0), "lighting": (0.08, 0.2), "jpeg_quality": (55, 80), "bleed_through": (0.05, 0.12),
-        "ink_fade": (0.1, 0.25), "paper": (225, 242),
+        "dpi": (200, 300),
+        "skew_deg": (0.5, 1.5),
+        "blur_px": (0.5, 1.0),
+        "noise_sigma": (2.0, 4.5),
+        "speckles": (5.0, 30.0),
+        "lighting": (0.08, 0.2),
+        "jpeg_quality": (55, 80),
+        "bleed_through": (0.05, 0.12),
+        "ink_fade": (0.1, 0.25),
+        "paper": (225, 242),
     },
     "heavy": {
-        "dpi": (150, 200), "skew_deg": (1.5, 3.0), "blur_px": (0.9, 1.4), "noise_sigma": (7.0, 13.0),
-        "speckles": (30.0, 120.0), "lighting": (0.2, 0.4), "jpeg_quality": (20, 45), "bleed_through": (0.12, 0.25),
-        "ink_fade": (0.25, 0.45), "paper": (205, 230),
+        "dpi": (150, 200),
+        "skew_deg": (1.5, 3.0),
+        "blur_px": (0.9, 1.4),
+        "noise_sigma": (4.5, 8.0),
+        "speckles": (30.0, 120.0),
+        "lighting": (0.2, 0.4),
+        "jpeg_quality": (20, 45),
+        "bleed_through": (0.12, 0.25),
+        "ink_fade": (0.25, 0.45),
+        "paper": (205, 230),
     },
 }
 _JPEG_CHANCE = {"light": 0.3, "medium": 0.6, "heavy": 1.0}
@@ -67,7 +88,9 @@ def choose_level(degrade: str, index: int) -> str:
     return LEVELS[index % len(LEVELS)] if degrade == "mixed" else degrade
 
 
-def sample_degradation(rng: np.random.Generator, level: str, dpi_range: tuple[int, int] | None) -> Degradation:
+def sample_degradation(
+    rng: np.random.Generator, level: str, dpi_range: tuple[int, int] | None
+) -> Degradation:
     """Draw the parameters of ``level``; ``dpi_range`` (inclusive) overrides the level's resolutions."""
     dpi = _choose_dpi(rng, dpi_range or ((300, 300) if level == "none" else _RANGES[level]["dpi"]))
     if level == "none":
@@ -80,7 +103,7 @@ def sample_degradation(rng: np.random.Generator, level: str, dpi_range: tuple[in
 
     skew = draw("skew_deg") * (1 if rng.random() < 0.5 else -1)
     low, high = ranges["jpeg_quality"]
-    jpeg = int(rng.integers(low, high + 1)) if rng.random() < _JPEG_CHANCE[level] else None
+    jpeg = int(rng.integers(int(low), int(high) + 1)) if rng.random() < _JPEG_CHANCE[level] else None
     return Degradation(
         degrade=level,
         dpi=dpi,

@@ -38,12 +38,18 @@ FAMILIES: tuple[FontFamily, ...] = (
     FontFamily("DejaVu Serif", "fonts-dejavu-core", "dejavu", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf"),
     FontFamily("DejaVu Sans", "fonts-dejavu-core", "dejavu", "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
     FontFamily(
-        "Liberation Serif", "fonts-liberation", "liberation",
-        "LiberationSerif-Regular.ttf", "LiberationSerif-Bold.ttf",
+        "Liberation Serif",
+        "fonts-liberation",
+        "liberation",
+        "LiberationSerif-Regular.ttf",
+        "LiberationSerif-Bold.ttf",
     ),
     FontFamily(
-        "Liberation Sans", "fonts-liberation", "liberation",
-        "LiberationSans-Regular.ttf", "LiberationSans-Bold.ttf",
+        "Liberation Sans",
+        "fonts-liberation",
+        "liberation",
+        "LiberationSans-Regular.ttf",
+        "LiberationSans-Bold.ttf",
     ),
     FontFamily("Noto Serif", "fonts-noto-core", "noto", "NotoSerif-Regular.ttf", "NotoSerif-Bold.ttf"),
     FontFamily("Noto Sans", "fonts-noto-core", "noto", "NotoSans-Regular.ttf", "NotoSans-Bold.ttf"),
@@ -72,7 +78,9 @@ def load_font(family: FontFamily, size_px: int, *, bold: bool = False) -> ImageF
 
     # Basic layout (no Raqm): the same glyph positions wherever Pillow runs, and NFC text
     # needs no shaping because every letter here has a precomposed glyph.
-    return ImageFont.truetype(str(font_path(family, bold=bold)), size_px, layout_engine=ImageFont.Layout.BASIC)
+    return ImageFont.truetype(
+        str(font_path(family, bold=bold)), size_px, layout_engine=ImageFont.Layout.BASIC
+    )
 
 
 def families_for(text: str) -> list[FontFamily]:

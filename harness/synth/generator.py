@@ -48,18 +48,39 @@ class SynthOptions:
                 f"available: {', '.join(LANGUAGES)}"
             )
         if self.degrade not in scan.CHOICES:
-            raise ConfigError(f"synth: unknown degradation {self.degrade!r}; choose one of {', '.join(scan.CHOICES)}")
+            raise ConfigError(
+                f"synth: unknown degradation {self.degrade!r}; choose one of {', '.join(scan.CHOICES)}"
+            )
         if self.dpi is not None and not (50 <= self.dpi[0] <= self.dpi[1] <= 1200):
-            raise ConfigError(f"synth: DPI range {self.dpi[0]}-{self.dpi[1]} must lie within 50-1200, low first")
+            raise ConfigError(
+                f"synth: DPI range {self.dpi[0]}-{self.dpi[1]} must lie within 50-1200, low first"
+            )
         if self.page_size not in PAGE_SIZES:
-            raise ConfigError(f"synth: unknown page size {self.page_size!r}; choose one of {', '.join(PAGE_SIZES)}")
+            raise ConfigError(
+                f"synth: unknown page size {self.page_size!r}; choose one of {', '.join(PAGE_SIZES)}"
+            )
         if self.lines_per_page is not None and self.lines_per_page < 3:
             raise ConfigError("synth: --lines-per-page must be at least 3")
 
     def command(self, out: str) -> str:
-        parts = ["ocr-harness", "datasets", "synth", out, "--pages", str(self.pages), "--lines", str(self.lines),
-                 "--seed", str(self.seed), "--language", *self.languages, "--degrade", self.degrade,
-                 "--page-size", self.page_size]
+        parts = [
+            "ocr-harness",
+            "datasets",
+            "synth",
+            out,
+            "--pages",
+            str(self.pages),
+            "--lines",
+            str(self.lines),
+            "--seed",
+            str(self.seed),
+            "--language",
+            *self.languages,
+            "--degrade",
+            self.degrade,
+            "--page-size",
+            self.page_size,
+        ]
         if self.dpi:
             parts += ["--dpi", f"{self.dpi[0]}-{self.dpi[1]}"]
         if self.lines_per_page:
@@ -95,7 +116,9 @@ def _page(out: Path, options: SynthOptions, index: int, language: str, families:
     rng = np.random.default_rng([options.seed, _PAGE, index])
     corpus = load_corpus(language)
     degradation = scan.sample_degradation(rng, scan.choose_level(options.degrade, index), options.dpi)
-    style = page_style(rng, dpi=degradation.dpi, page_size=options.page_size, language=language, families=families)
+    style = page_style(
+        rng, dpi=degradation.dpi, page_size=options.page_size, language=language, families=families
+    )
     front = render_page(rng, style, corpus, options.lines_per_page)
     back = render_page(rng, style, corpus, options.lines_per_page)
     image = scan.degrade(rng, front.ink, back.ink, degradation)
@@ -116,7 +139,8 @@ def _line(out: Path, options: SynthOptions, index: int, language: str, families:
     degradation = scan.sample_degradation(rng, scan.choose_level(options.degrade, index), options.dpi)
     family = families[int(rng.integers(len(families)))]
     size_pt = float(rng.choice([9.0, 10.0, 11.0, 12.0, 14.0]))
-    front = render_line(rng, family, size_pt, degradation.dpi, text_source.words(rng, corpus, int(rng.integers(4, 11))))
+    text = text_source.words(rng, corpus, int(rng.integers(4, 11)))
+    front = render_line(rng, family, size_pt, degradation.dpi, text, skew_deg=degradation.skew_deg)
     back = render_line(rng, family, size_pt, degradation.dpi, text_source.words(rng, corpus, 12))
     back_ink = np.zeros_like(front.ink)
     rows, cols = min(back.ink.shape[0], back_ink.shape[0]), min(back.ink.shape[1], back_ink.shape[1])
@@ -143,11 +167,14 @@ def _write_sample(
 def _write_settings(out: Path, options: SynthOptions, out_as_given: str) -> None:
     from harness import __version__
 
-    languages = ", ".join(options.languages)
+    description = (
+        f"Synthetic scanned pages and text lines ({', '.join(options.languages)}), "
+        f"degradation: {options.degrade}"
+    )
     lines = [
         "# Written by `ocr-harness datasets synth`: regenerate with the command below rather than edit.",
         f"name = {_toml_string(out.resolve().name)}",
-        f"description = {_toml_string(f'Synthetic scanned pages and text lines ({languages}), degradation: {options.degrade}')}",
+        f"description = {_toml_string(description)}",
         'language = "en"',
         "language_from_stem = true",
         'licence = "Apache-2.0"',

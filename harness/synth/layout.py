@@ -7,6 +7,7 @@ column top to bottom, then the second, then the page number.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,11 @@ from harness.synth.corpus import Corpus
 from harness.synth.fonts import FontFamily, load_font
 
 #: Paper sizes in millimetres (width, height).
-PAGE_SIZES: dict[str, tuple[float, float]] = {"a4": (210.0, 297.0), "a5": (148.0, 210.0), "a6": (105.0, 148.0)}
+PAGE_SIZES: dict[str, tuple[float, float]] = {
+    "a4": (210.0, 297.0),
+    "a5": (148.0, 210.0),
+    "a6": (105.0, 148.0),
+}
 
 _VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüáíóúœæAEIOUY")
 # Languages whose printers break words at line ends (Vietnamese syllables are never split).
@@ -60,8 +65,10 @@ def page_style(
 ) -> PageStyle:
     width_mm, height_mm = PAGE_SIZES[page_size]
     columns = 2 if width_mm >= 140 and rng.random() < 0.3 else 1
-    body_pt = float(rng.choice([9.0, 9.5, 10.0]) if columns == 2 else rng.choice([10.0, 10.5, 11.0, 12.0]))
-    side = float(rng.uniform(13, 20))
+    # Pocket-sized pages and narrow columns are set smaller.
+    small = columns == 2 or width_mm < 140
+    body_pt = float(rng.choice([8.5, 9.0, 9.5, 10.0]) if small else rng.choice([10.0, 10.5, 11.0, 12.0]))
+    side = float(rng.uniform(10, 16) if width_mm < 140 else rng.uniform(13, 20))
     return PageStyle(
         width=mm(width_mm, dpi),
         height=mm(height_mm, dpi),
@@ -72,15 +79,21 @@ def page_style(
         columns=columns,
         justify=bool(rng.random() < 0.7),
         hyphenate=language in _HYPHENATING and bool(rng.random() < 0.6),
-        margins=(mm(float(rng.uniform(12, 20)), dpi), mm(side, dpi), mm(float(rng.uniform(14, 22)), dpi),
-                 mm(side + float(rng.uniform(-2, 2)), dpi)),
+        margins=(
+            mm(float(rng.uniform(12, 20)), dpi),
+            mm(side, dpi),
+            mm(float(rng.uniform(14, 22)), dpi),
+            mm(side + float(rng.uniform(-2, 2)), dpi),
+        ),
         heading=bool(rng.random() < 0.5),
         running_head=bool(rng.random() < 0.4),
         page_number=int(rng.integers(3, 240)) if rng.random() < 0.7 else None,
     )
 
 
-def render_page(rng: np.random.Generator, style: PageStyle, corpus: Corpus, max_lines: int | None) -> Rendered:
+def render_page(
+    rng: np.random.Generator, style: PageStyle, corpus: Corpus, max_lines: int | None
+) -> Rendered:
     canvas = Image.new("L", (style.width, style.height), 255)
     draw = ImageDraw.Draw(canvas)
     top, right, bottom, left = style.margins
@@ -120,7 +133,7 @@ def render_page(rng: np.random.Generator, style: PageStyle, corpus: Corpus, max_
     space = body.getlength(" ")
     for index, (text, indent, last) in enumerate(body_lines):
         column, row = divmod(index, per_column)
-        x = left + column * (column_width + gutter) + indent
+        x: float = left + column * (column_width + gutter) + indent
         baseline = y + ascent + row * pitch
         words = text.split(" ")
         natural = sum(body.getlength(word) for word in words)
@@ -140,13 +153,25 @@ def render_page(rng: np.random.Generator, style: PageStyle, corpus: Corpus, max_
     return Rendered(_ink(canvas), lines)
 
 
-def render_line(rng: np.random.Generator, family: FontFamily, size_pt: float, dpi: int, text: str) -> Rendered:
-    """One line of text cropped as line datasets crop it: a few pixels of paper around the ink."""
+def render_line(
+    rng: np.random.Generator,
+    family: FontFamily,
+    size_pt: float,
+    dpi: int,
+    text: str,
+    *,
+    skew_deg: float = 0.0,
+) -> Rendered:
+    """One line of text cropped as line datasets crop it: a few pixels of paper around the ink.
+
+    The crop is tall enough that rotating it by ``skew_deg`` keeps every glyph inside.
+    """
     font = load_font(family, px(size_pt, dpi))
     ascent, descent = font.getmetrics()
     pad_x = round(font.size * float(rng.uniform(0.3, 1.2)))
-    pad_y = round(font.size * float(rng.uniform(0.15, 0.45)))
     width = round(font.getlength(text)) + 2 * pad_x
+    tilt = math.ceil(math.tan(math.radians(abs(skew_deg))) * width / 2)
+    pad_y = max(round(font.size * float(rng.uniform(0.15, 0.45))), tilt + 2)
     canvas = Image.new("L", (width, ascent + descent + 2 * pad_y), 255)
     ImageDraw.Draw(canvas).text((pad_x, pad_y + ascent), text, font=font, fill=0, anchor="ls")
     return Rendered(_ink(canvas), [text])
@@ -166,15 +191,13 @@ def _body_lines(
     """
     indent = round(font.size * float(rng.uniform(1.0, 2.0)))
     lines: list[tuple[str, int, bool]] = []
-    first = True
+    paragraphs = text_source.prose(rng, corpus)
     while len(lines) < wanted:
-        text = text_source.paragraph(rng, corpus, int(rng.integers(2, 6)))
-        this_indent = 0 if first else indent
-        wrapped = _wrap(text, font, width, this_indent, style.hyphenate)
+        this_indent = indent if lines else 0
+        wrapped = _wrap(next(paragraphs), font, width, this_indent, style.hyphenate)
         lines.extend(
             (line, this_indent if n == 0 else 0, n == len(wrapped) - 1) for n, line in enumerate(wrapped)
         )
-        first = False
     return lines[:wanted]
 
 
@@ -201,11 +224,22 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int, indent: int, hyph
 
 
 def _hyphenate(word: str, font: ImageFont.FreeTypeFont, room: float) -> tuple[str, str] | None:
-    """Break ``word`` after a vowel before a consonant, keeping 3 letters each side, to fit ``room``."""
+    """Break ``word`` to fit ``room``, keeping 3 letters each side.
+
+    A rough syllable rule that reads right to the eye: between two consonants
+    that stand between vowels (Tues-day), else before a consonant that stands
+    between vowels (re-main); the longest head that fits wins.
+    """
     if len(word) < 7 or not word.isalpha():
         return None
-    for cut in range(len(word) - 3, 2, -1):
-        if word[cut - 1] in _VOWELS and word[cut] not in _VOWELS and font.getlength(word[:cut] + "-") <= room:
+    vowel = [char.lower() in _VOWELS for char in word]
+    cuts = range(len(word) - 3, 2, -1)
+    between_consonants = [
+        c for c in cuts if vowel[c - 2] and not vowel[c - 1] and not vowel[c] and vowel[c + 1]
+    ]
+    before_consonant = [c for c in cuts if vowel[c - 1] and not vowel[c] and vowel[c + 1]]
+    for cut in between_consonants + before_consonant:
+        if font.getlength(word[:cut] + "-") <= room:
             return word[:cut] + "-", word[cut:]
     return None
 

@@ -95,10 +95,13 @@ class RapidOcrBackend(Backend):
     @classmethod
     def availability(cls) -> Availability:
         if cls.version() == "not installed":
-            return Availability(False, "the Python package 'rapidocr' is not installed", "pip install rapidocr")
+            return Availability(
+                False, "the Python package 'rapidocr' is not installed", "pip install rapidocr"
+            )
         if importlib.util.find_spec("onnxruntime") is None:
             return Availability(
-                False, "the Python package 'onnxruntime' (RapidOCR's runtime) is not installed",
+                False,
+                "the Python package 'onnxruntime' (RapidOCR's runtime) is not installed",
                 "pip install onnxruntime",
             )
         if _model_dir() is None:
@@ -136,7 +139,7 @@ class RapidOcrBackend(Backend):
         assert isinstance(opts, RapidOcrOptions)
         # RapidOCR ignores thread counts above the core count (it then uses every core).
         self._intra_op_threads = max(1, min(self.threads, os.cpu_count() or 1))
-        self._engine = RapidOCR(
+        self._engine: Any = RapidOCR(
             params={
                 "Global.use_cls": opts.use_cls,
                 "Global.text_score": opts.text_score,

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harness.datasets import DatasetFormat, Sample
+from harness.errors import DatasetError
 
 from .pages import IMAGE_SUFFIXES, image_samples, is_image
 
@@ -23,6 +24,8 @@ class FolderFormat(DatasetFormat):
         return path.is_dir()
 
     def samples(self, path: Path, *, allow_outside_root: bool = False) -> Iterator[Sample]:
+        if not path.is_dir():
+            raise DatasetError(f"{path}: the folder format needs a folder, and this is a file")
         settings = self.settings(path)
         for image in _images(path):
             yield from image_samples(image, path, settings)
@@ -40,6 +43,8 @@ class ImageFormat(DatasetFormat):
         return path.is_file() and is_image(path)
 
     def samples(self, path: Path, *, allow_outside_root: bool = False) -> Iterator[Sample]:
+        if not path.is_file():
+            raise DatasetError(f"{path}: the image format needs one image file, and this is a folder")
         yield from image_samples(path, path.parent, self.settings(path))
 
 

@@ -88,7 +88,9 @@ def page_text(root: ElementTree.Element) -> str:
     page = next((el for el in root if _local(el.tag) == "Page"), None)
     if page is None:
         return ""
-    regions = {el.get("id"): el for el in page.iter() if _local(el.tag) == "TextRegion"}
+    text_regions = [el for el in page.iter() if _local(el.tag) == "TextRegion"]
+    # A region without an id cannot be in the reading order; it still counts, in document order.
+    regions = {el.get("id") or f"#{n}": el for n, el in enumerate(text_regions)}
     ordered: list[str] = []
     reading_order = next((el for el in page if _local(el.tag) == "ReadingOrder"), None)
     if reading_order is not None:
@@ -110,7 +112,9 @@ def _region_refs(element: ElementTree.Element) -> Iterator[str]:
         yield element.get("regionRef", "")
     if "Group" not in local:
         return
-    children = [child for child in element if _local(child.tag).startswith(("RegionRef", "Ordered", "Unordered"))]
+    children = [
+        child for child in element if _local(child.tag).startswith(("RegionRef", "Ordered", "Unordered"))
+    ]
     if local.startswith("OrderedGroup"):
         children.sort(key=lambda child: int(child.get("index", "0")))
     for child in children:

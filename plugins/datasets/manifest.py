@@ -42,11 +42,17 @@ class ManifestFormat(DatasetFormat):
         return path.is_file() and path.suffix.lower() in (".jsonl", ".csv")
 
     def samples(self, path: Path, *, allow_outside_root: bool = False) -> Iterator[Sample]:
+        if not path.is_file():
+            raise DatasetError(
+                f"{path}: the manifest format needs a .jsonl or .csv file, and this is a folder"
+            )
         settings = self.settings(path)
         try:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as error:
-            raise DatasetError(f"{path}: not UTF-8 (byte offset {error.start})", fix="re-save it as UTF-8") from None
+            raise DatasetError(
+                f"{path}: not UTF-8 (byte offset {error.start})", fix="re-save it as UTF-8"
+            ) from None
         rows = _csv_rows(path, text) if path.suffix.lower() == ".csv" else _jsonl_rows(path, text)
         for where, row, problem in rows:
             yield _sample(path, where, row, problem, settings, allow_outside_root)
@@ -74,7 +80,9 @@ def _csv_rows(path: Path, text: str) -> Iterator[Row]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames or []
     if "image" not in header:
-        raise DatasetError(f"{path}: the header has no 'image' column (it has: {', '.join(header) or 'nothing'})")
+        raise DatasetError(
+            f"{path}: the header has no 'image' column (it has: {', '.join(header) or 'nothing'})"
+        )
     unknown = [name for name in header if name not in COLUMNS and not name.startswith(TAG_PREFIX)]
     if unknown:
         raise DatasetError(
@@ -132,7 +140,9 @@ def _sample(
         if not problems:
             problems.append((f"{where}: no 'image' given", manifest))
         return _broken(where, manifest, problems)
-    image, outside = resolve_reference(reference, root, root, allow_outside_root=allow_outside_root, what="image")
+    image, outside = resolve_reference(
+        reference, root, root, allow_outside_root=allow_outside_root, what="image"
+    )
     if outside:
         problems.insert(0, (f"{where}: {outside}", image))
     page = row.get("page", 1)

@@ -112,7 +112,9 @@ def _page_truths(folder: Path, stem: str, pages: int, image: Path) -> list[PageT
         )
         return [(None, whole, problem)] * pages
     # The form feed may stand on a line of its own: that newline belongs to no page.
-    return [(part if index == 0 else part.removeprefix("\n"), whole, None) for index, part in enumerate(parts)]
+    return [
+        (part if index == 0 else part.removeprefix("\n"), whole, None) for index, part in enumerate(parts)
+    ]
 
 
 def _read_page_file(path: Path) -> PageTruth:

@@ -44,7 +44,7 @@ def worker_facts() -> dict[str, Any]:
         "pid": os.getpid(),
         "engines_created": NoopBackend.engines_created,
         "OMP_THREAD_LIMIT": os.environ.get("OMP_THREAD_LIMIT"),
-        "COMPlus_EnableDiagnostics": os.environ.get("COMPlus_EnableDiagnostics"),
+        "COMPlus_EnableDiagnostics": os.environ.get("COMPlus_EnableDiagnostics"),  # noqa: SIM112 (.NET's spelling)
         "OCR_HARNESS_TEST_MARK": os.environ.get("OCR_HARNESS_TEST_MARK"),
         "top_level_modules": sorted({name.partition(".")[0] for name in sys.modules}),
     }

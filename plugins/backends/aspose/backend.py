@@ -38,8 +38,10 @@ _LANGUAGES: Mapping[str, str] = {
     "uk": "UKR", "ur": "URD", "vi": "VIE", "zh": "CHINESE",
 }  # fmt: skip
 
-#: What evaluation mode appends to the text it cut short.
+#: What evaluation mode appends to the text it cut short. The cut can also leave part of
+#: a first banner just before it ("...tota\n ************* Tria").
 _TRIAL_BANNER = re.compile(r"\n?[ \t]*\*{3,}[ \t]*Trial Licenses[ \t]*\*{3,}[ \t]*\n?\Z")
+_BANNER_LINE = "************* Trial Licenses *************"
 _TRIAL_WARNING = "Trial Licenses"
 #: Said on every single-line read; notes["single_line"] records that instead.
 _SINGLE_LINE_WARNING = "Setting single line recognition"
@@ -56,13 +58,12 @@ class AsposeOptions(BackendOptions):
         description="read the image as one text line: true for line crops (faster), false for pages; "
         "auto reads it as a page and, when no text line is found, again as one line",
     )
-    detect_areas_mode: Literal["universal", "document_layout", "lean", "table", "curved_text", "formula"] = (
-        Field(
-            default="universal",
-            description="how Aspose finds text areas: universal (its default: any text, also sparse), "
-            "document_layout (columns, tables, figures), lean (fastest; a few plain lines), table (cells), "
-            "curved_text (photos of bent pages; slow), formula",
-        )
+    # DOCUMENT_LAYOUT, TABLE, CURVED_TEXT, FORMULA and MULTICOLUMN need models Aspose downloads
+    # from GitHub at first use; this backend never lets an engine reach the network.
+    detect_areas_mode: Literal["universal", "lean"] = Field(
+        default="universal",
+        description="how Aspose finds text areas: universal (its default: any text, also sparse) or "
+        "lean (faster; for plain pages of a few text blocks)",
     )
     upscale_small_font: bool = Field(default=False, description="use extra algorithms for small print")
     automatic_color_inversion: bool = Field(
@@ -76,10 +77,6 @@ class AsposeOptions(BackendOptions):
         default=False,
         description="straighten a page scanned at a slight angle before reading it (Aspose's filter; "
         "adds roughly 80% to a page's time here)",
-    )
-    auto_denoising: bool = Field(
-        default=False,
-        description="remove spots, stains and gradients with an extra neural network first (much slower)",
     )
     auto_contrast: bool = Field(
         default=False, description="correct the contrast before reading (faint print, coloured paper)"
@@ -129,13 +126,6 @@ class AsposeBackend(Backend):
         if runtime.aspose_version() is None:
             return Availability(
                 False, f"the Python package {runtime.DISTRIBUTION!r} is not installed", runtime.INSTALL_FIX
-            )
-        licence = os.environ.get(LICENSE_ENV)
-        if licence and not Path(licence).expanduser().is_file():
-            return Availability(
-                False,
-                f"${LICENSE_ENV} names {licence}, which is not a file",
-                f"point {LICENSE_ENV} at your licence file, or unset it for evaluation mode",
             )
         root = runtime.runtime_dir()
         probe = runtime.check_runtime(root)
@@ -189,7 +179,6 @@ class AsposeBackend(Backend):
             make()
             for wanted, make in (
                 (opts.auto_skew, PreprocessingFilter.auto_skew),
-                (opts.auto_denoising, PreprocessingFilter.auto_denoising),
                 (opts.auto_contrast, PreprocessingFilter.contrast_correction_filter),
             )
             if wanted
@@ -294,7 +283,13 @@ def _apply_license(ocr: Any, path: Path | None) -> bool:
 def _strip_banner(text: str) -> tuple[str, bool]:
     """The text without evaluation mode's trailing 'Trial Licenses' line, and whether it had one."""
     stripped = _TRIAL_BANNER.sub("", text)
-    return stripped, stripped != text
+    if stripped == text:
+        return text, False
+    head, _, last = stripped.rpartition("\n")
+    fragment = last.strip()
+    if fragment.startswith("***") and _BANNER_LINE.startswith(fragment):
+        stripped = head
+    return stripped, True
 
 
 def clip_lines(lines: list[Line], budget: int) -> list[Line]:

@@ -88,12 +88,12 @@ def prepare_process(root: Path) -> None:
 
 
 def _probe_code(root: Path) -> str:
-    # Self-contained on purpose: it tests exactly what a worker does, nothing of the harness.
-    lines = ["import ctypes, os"]
-    lines += [f"os.environ.setdefault({name!r}, {value!r})" for name, value in DOTNET_ENV.items()]
-    lines += [f"ctypes.CDLL({str(path)!r}, mode=ctypes.RTLD_GLOBAL)" for path in library_paths(root)]
-    lines += ["import aspose.ocr as ocr", "ocr.AsposeOcr()", "print(ocr.VERSION)"]
-    return "\n".join(lines) + "\n"
+    # The probe prepares its process exactly as a worker does, then starts .NET.
+    return (
+        f"from pathlib import Path\nfrom {__name__} import prepare_process\n"
+        f"prepare_process(Path({str(root)!r}))\n"
+        "import aspose.ocr as ocr\nocr.AsposeOcr()\nprint(ocr.VERSION)\n"
+    )
 
 
 def _probe_key(root: Path) -> dict[str, Any]:
@@ -121,7 +121,9 @@ def check_runtime(root: Path) -> ProbeResult:
     if not result.ok:
         return ProbeResult(False, f".NET did not start with the libraries in {root / 'lib'}: {result.detail}")
     with contextlib.suppress(OSError):  # a read-only runtime folder works; it is just probed each time
-        cache.write_text(json.dumps(key, indent=2) + "\n", encoding="utf-8")
+        partial = cache.with_name(f"{PROBE_CACHE}.{os.getpid()}")
+        partial.write_text(json.dumps(key, indent=2) + "\n", encoding="utf-8")
+        partial.replace(cache)  # workers probing at once never read half a file
     return ProbeResult(True, f"a probe started Aspose.OCR {result.detail}")
 
 

@@ -1,0 +1,24 @@
+"""Fixtures for the benchmarks (run with `make bench` or `pytest benchmarks --benchmark-only`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REAL_DEV = REPO_ROOT.parent / "shared" / "datasets" / "real-dev"
+TEST_PLUGINS = REPO_ROOT / "tests" / "plugins"
+
+# The fake backends (noop, ...) live with the tests; spawned workers inherit sys.path.
+if str(TEST_PLUGINS) not in sys.path:
+    sys.path.insert(0, str(TEST_PLUGINS))
+
+
+@pytest.fixture(scope="session")
+def real_dev() -> Path:
+    """The real-dev scans with ground truth (kept beside the repository, not in it)."""
+    if not (REAL_DEV / "MANIFEST.tsv").is_file():
+        pytest.skip(f"real-dev dataset not found at {REAL_DEV} (CI keeps it beside the repository)")
+    return REAL_DEV

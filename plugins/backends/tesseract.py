@@ -1,0 +1,270 @@
+"""Tesseract backend, in-process through tesserocr (whose wheel bundles libtesseract).
+
+Language data (``*.traineddata``) is not in the wheel: it comes from the system
+(Debian's ``tesseract-ocr-LANG`` packages) or from ``TESSDATA_PREFIX``. Which
+languages a machine can read is decided by the files on disk, found without
+importing tesserocr, so the main process stays light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, field_validator
+
+from harness.backends import Availability, Backend, BackendOptions, Line, Recognition
+from harness.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+#: Common codes -> traineddata names. A language is offered only where its file exists.
+TRAINEDDATA: Mapping[str, str] = {
+    "ar": "ara",
+    "cs": "ces",
+    "da": "dan",
+    "de": "deu",
+    "el": "ell",
+    "en": "eng",
+    "es": "spa",
+    "fi": "fin",
+    "fr": "fra",
+    "hi": "hin",
+    "hu": "hun",
+    "it": "ita",
+    "ja": "jpn",
+    "ko": "kor",
+    "la": "lat",
+    "nl": "nld",
+    "no": "nor",
+    "pl": "pol",
+    "pt": "por",
+    "ro": "ron",
+    "ru": "rus",
+    "sv": "swe",
+    "th": "tha",
+    "tr": "tur",
+    "uk": "ukr",
+    "vi": "vie",
+    "zh": "chi_sim",
+}
+
+#: Where distributions put traineddata, newest layout first.
+SYSTEM_TESSDATA_DIRS = (
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+    "/usr/share/tessdata",
+    "/usr/local/share/tessdata",
+    "/opt/homebrew/share/tessdata",
+)
+
+#: Below this, an image's resolution tag is treated as missing (real scans carry 1-dpi tags).
+MIN_PLAUSIBLE_DPI = 70
+
+# Modes that produce text: 0 (orientation only) and 2 (layout only) return nothing.
+_TEXT_PSMS = {1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
+
+
+class TesseractOptions(BackendOptions):
+    psm: int = Field(
+        default=3,
+        description="page segmentation mode: 3 = automatic page layout (default), 4 = one column, "
+        "6 = one uniform block of text, 7 = a single line, 11 = sparse text, 13 = raw line",
+    )
+    dpi: int = Field(
+        default=300,
+        ge=MIN_PLAUSIBLE_DPI,
+        le=2400,
+        description=f"resolution assumed when an image has none or one below {MIN_PLAUSIBLE_DPI} dpi",
+    )
+
+    @field_validator("psm")
+    @classmethod
+    def _psm_reads_text(cls, value: int) -> int:
+        if value not in _TEXT_PSMS:
+            modes = ", ".join(str(mode) for mode in sorted(_TEXT_PSMS))
+            raise ValueError(f"psm {value} does not recognise text; use one of {modes}")
+        return value
+
+
+class TesseractBackend(Backend):
+    name = "tesseract"
+    description = (
+        "Tesseract 5 LSTM, in-process through tesserocr. Reads every language whose .traineddata "
+        "is installed (Debian: apt-get install tesseract-ocr-LANG; or set TESSDATA_PREFIX)."
+    )
+    distribution = "tesserocr"
+    Options = TesseractOptions
+
+    @classmethod
+    def availability(cls) -> Availability:
+        if cls.version() == "not installed":
+            return Availability(
+                False, "the Python package 'tesserocr' is not installed", "pip install tesserocr"
+            )
+        tessdata = tessdata_dir()
+        if tessdata is None:
+            prefix = os.environ.get("TESSDATA_PREFIX")
+            where = f"TESSDATA_PREFIX={prefix}" if prefix else ", ".join(SYSTEM_TESSDATA_DIRS)
+            return Availability(
+                False,
+                f"no Tesseract language data (*.traineddata) found in {where}",
+                "apt-get install tesseract-ocr-eng (and tesseract-ocr-LANG for other languages), "
+                "or set TESSDATA_PREFIX to a folder holding .traineddata files",
+            )
+        return Availability(True)
+
+    @classmethod
+    def version(cls) -> str:
+        # The wrapper's version alone hides the engine's: wheels bundle libtesseract, named with its version.
+        wrapper = super().version()
+        if wrapper == "not installed":
+            return wrapper
+        for file in importlib.metadata.files(cls.distribution or "") or ():
+            match = re.search(r"libtesseract[^/]*\.so\.(\d+\.\d+\.\d+)$", str(file))
+            if match:
+                return f"{wrapper} (libtesseract {match.group(1)})"
+        return wrapper
+
+    @classmethod
+    def languages(cls) -> Mapping[str, str]:
+        tessdata = tessdata_dir()
+        if tessdata is None:
+            return {}
+        return {
+            code: data for code, data in TRAINEDDATA.items() if (tessdata / f"{data}.traineddata").is_file()
+        }
+
+    @classmethod
+    def fingerprint(cls, options: BackendOptions) -> dict[str, Any]:
+        tessdata = tessdata_dir()
+        if tessdata is None:
+            return {}
+        # Hashes, not the folder path: the same data on another machine is the same engine.
+        return {
+            "traineddata": {
+                f"{data}.traineddata": _sha256(tessdata / f"{data}.traineddata")
+                for data in sorted(cls.languages().values())
+            },
+        }
+
+    def __init__(self, options: BackendOptions | None = None, *, threads: int = 1) -> None:
+        super().__init__(options, threads=threads)
+        # Tesseract's OpenMP reads this once, when the library loads: it must be set first.
+        os.environ["OMP_THREAD_LIMIT"] = str(self.threads)
+        import tesserocr
+
+        self._tesserocr = tesserocr
+        tessdata = tessdata_dir()
+        assert tessdata is not None, "availability() is checked before engines are created"
+        self._tessdata = tessdata
+        self._apis: dict[str, Any] = {}
+
+    def _api(self, traineddata: str) -> Any:
+        api = self._apis.get(traineddata)
+        if api is None:
+            # tesserocr wants the folder path with a trailing separator.
+            api = self._tesserocr.PyTessBaseAPI(
+                path=str(self._tessdata) + os.sep,
+                lang=traineddata,
+                oem=self._tesserocr.OEM.LSTM_ONLY,
+            )
+            self._apis[traineddata] = api
+        return api
+
+    def thread_settings(self) -> dict[str, Any]:
+        return {"threads": self.threads, "OMP_THREAD_LIMIT": os.environ.get("OMP_THREAD_LIMIT")}
+
+    def recognize(self, image: Image.Image, *, language: str) -> Recognition:
+        tesserocr = self._tesserocr
+        options = self.options
+        assert isinstance(options, TesseractOptions)
+        api = self._api(self.engine_language(language))
+        dpi, dpi_source = _effective_dpi(image, options.dpi)
+        api.SetPageSegMode(options.psm)
+        api.SetImage(image)
+        api.SetSourceResolution(dpi)
+        try:
+            api.Recognize()
+            lines = []
+            iterator = api.GetIterator()
+            level = tesserocr.RIL.TEXTLINE
+            for item in tesserocr.iterate_level(iterator, level):
+                try:
+                    text = (item.GetUTF8Text(level) or "").strip()
+                except RuntimeError:  # tesserocr's "No text returned": a page with no text is "", not a failure
+                    continue
+                if not text:
+                    continue
+                box = item.BoundingBox(level)
+                confidence = item.Confidence(level)
+                lines.append(
+                    Line(
+                        text,
+                        tuple(box) if box else None,
+                        round(confidence / 100, 4) if confidence >= 0 else None,
+                    )
+                )
+        finally:
+            api.Clear()
+        return Recognition(
+            text="\n".join(line.text for line in lines),
+            lines=lines,
+            notes={
+                "dpi": dpi,
+                "dpi_source": dpi_source,
+                "tesseract": tesserocr.tesseract_version().split()[1],
+            },
+        )
+
+    def close(self) -> None:
+        for api in self._apis.values():
+            api.End()
+        self._apis.clear()
+
+
+def tessdata_dir() -> Path | None:
+    """The folder of .traineddata files: TESSDATA_PREFIX (the folder or its parent), else the system's."""
+    prefix = os.environ.get("TESSDATA_PREFIX")
+    candidates = (
+        [Path(prefix), Path(prefix) / "tessdata"] if prefix else [Path(d) for d in SYSTEM_TESSDATA_DIRS]
+    )
+    for candidate in candidates:
+        if candidate.is_dir() and any(candidate.glob("*.traineddata")):
+            return candidate
+    return None
+
+
+def _effective_dpi(image: Image.Image, fallback: int) -> tuple[int, str]:
+    dpi = image.info.get("dpi")
+    if dpi:
+        value = round(float(dpi[0] if isinstance(dpi, tuple) else dpi))
+        if value >= MIN_PLAUSIBLE_DPI:
+            return value, "image"
+    return fallback, "assumed"
+
+
+def _sha256(path: Path) -> str:
+    stat = path.stat()
+    return _sha256_cached(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@hookimpl
+def register_backends(register: Any) -> None:
+    register(TesseractBackend)
