@@ -12,7 +12,8 @@ concurrently from many coroutines; at most ``workers`` tasks run at once.
 Cancelling a ``run`` returns at once; its worker finishes the task (or hits
 its timeout) before taking another. ``describe()`` gives the facts recorded
 in run.json. Use an executor as ``async with ProcessExecutor(...) as ex:`` or
-call ``await ex.close()``; ``run`` after ``close`` raises RuntimeError.
+call ``await ex.close()``; ``run`` after ``close`` raises RuntimeError. An
+executor belongs to the event loop it is first used on.
 
 ProcessExecutor
     Up to ``workers`` worker processes started with the ``spawn`` method (an
@@ -31,7 +32,9 @@ ProcessExecutor
     parent SIGKILLs the worker and returns ``JobTimeoutError``. A worker that
     dies (segfault, ``os._exit``, a signal, a .NET abort, the OOM killer) gives
     ``EngineCrashedError`` naming the image and the exit code or signal. Either
-    way the dead worker is replaced lazily and every other task goes on.
+    way the dead worker is replaced lazily and every other task goes on. On
+    Linux the kernel kills the workers if the parent process dies, even
+    mid-call.
 
 InlineExecutor
     Serial and in this process (one thread off the event loop), for debugging
@@ -106,6 +109,7 @@ class _Worker:
     process: Any  # multiprocessing.context.SpawnProcess
     conn: Any  # multiprocessing.connection.Connection
     pid: int
+    ready: bool = False  # it has said READY: its environment is set and it takes tasks
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -213,11 +217,14 @@ class ProcessExecutor(Executor):
         try:
             if self._closed:
                 raise RuntimeError("this executor is closed")
-            worker = self._idle.pop() if self._idle else None
-            job = _in_thread(self._run_blocking, worker, task, timeout)
+            worker = self._idle_worker() or self._launch()
+        except _WorkerDied as error:
+            self._slots.release()
+            return _failure(0, "EngineCrashedError", f"{_where(task)}: {error}")
         except BaseException:
             self._slots.release()
             raise
+        job = _in_thread(self._run_blocking, worker, task, timeout)
         self._in_flight.add(job)
         job.add_done_callback(self._job_done)
         # shield: a cancelled caller stops waiting, but the worker stays busy until the task ends.
@@ -235,24 +242,50 @@ class ProcessExecutor(Executor):
         else:
             self._idle.append(worker)
 
+    def _idle_worker(self) -> _Worker | None:
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.process.is_alive():
+                return worker
+            # It died while idle (the OOM killer, a kill from outside): not the next task's fault.
+            _in_thread(self._discard, worker)
+        return None
+
+    def _launch(self) -> _Worker:
+        """Start a worker process. On the event loop's thread (it takes milliseconds): on Linux the
+        kernel kills a worker when the thread that started it ends, and this one lives as long as
+        the loop, so a parent that is killed never leaves a worker spinning inside an engine."""
+        parent_end, child_end = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=serve,
+            args=(child_end, self.plugin_modules, self.threads_per_worker, self.env, os.getpid()),
+            name=WORKER_NAME,
+            daemon=True,
+        )
+        try:
+            with self._lock:
+                process.start()
+                worker = _Worker(process, parent_end, process.pid or 0)
+                self._all.add(worker)
+        except OSError as error:
+            parent_end.close()
+            raise _WorkerDied(f"could not start a worker process: {error}") from None
+        finally:
+            child_end.close()
+        return worker
+
     def _run_blocking(
-        self, worker: _Worker | None, task: Task, timeout: float | None
+        self, worker: _Worker, task: Task, timeout: float | None
     ) -> tuple[Outcome, _Worker | None]:
         """Runs in a helper thread: the whole life of one task. Returns the worker if still usable."""
         try:
-            for attempt in range(2):
-                if worker is None:
-                    worker = self._start_worker()
-                try:
-                    worker.conn.send(task)
-                    break
-                except OSError:
-                    # It died while idle (killed from outside): not this task's fault, use a fresh one.
-                    self._discard(worker)
-                    worker = None
-                    if attempt:
-                        raise
-            assert worker is not None
+            if not worker.ready:
+                self._wait_until_ready(worker)
+            try:
+                worker.conn.send(task)
+            except OSError:  # it died just before the task reached it
+                self._discard(worker)
+                return _failure(worker.pid, "EngineCrashedError", self._death_message(task, worker)), None
             ready = wait_for_ready([worker.conn, worker.process.sentinel], timeout)
             if not ready:
                 self._discard(worker)
@@ -265,34 +298,19 @@ class ProcessExecutor(Executor):
             self._discard(worker)
             return _failure(worker.pid, "EngineCrashedError", self._death_message(task, worker)), None
         except _WorkerDied as error:
-            return _failure(0, "EngineCrashedError", f"{_where(task)}: {error}"), None
+            return _failure(worker.pid, "EngineCrashedError", f"{_where(task)}: {error}"), None
         except Exception as error:  # e.g. a task that cannot be pickled: this task fails, nothing else
-            if worker is not None:
-                self._discard(worker)
+            self._discard(worker)
             message = f"{_where(task)}: could not run the task: {type(error).__name__}: {error}"
             return _failure(0, "EngineError", message), None
 
-    def _start_worker(self) -> _Worker:
-        parent_end, child_end = self._context.Pipe(duplex=True)
-        process = self._context.Process(
-            target=serve,
-            args=(child_end, self.plugin_modules, self.threads_per_worker, self.env),
-            name=WORKER_NAME,
-            daemon=True,
-        )
-        with self._lock:
-            if self._closed:
-                raise _WorkerDied("the executor was closed")
-            process.start()
-            worker = _Worker(process, parent_end, process.pid or 0)
-            self._all.add(worker)
-        child_end.close()
-        ready = wait_for_ready([parent_end, process.sentinel], STARTUP_TIMEOUT)
-        if parent_end in ready:
+    def _wait_until_ready(self, worker: _Worker) -> None:
+        ready = wait_for_ready([worker.conn, worker.process.sentinel], STARTUP_TIMEOUT)
+        if worker.conn in ready:
             try:
-                message = parent_end.recv()
-                if message == (READY, worker.pid):
-                    return worker
+                if worker.conn.recv() == (READY, worker.pid):
+                    worker.ready = True
+                    return
             except (EOFError, OSError):
                 pass
         self._discard(worker)

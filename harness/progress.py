@@ -1,6 +1,6 @@
 """Progress of a run: a live one-line bar on a terminal, periodic log lines otherwise.
 
-Shows jobs done of total, jobs per second, the estimated time left and the
+Shows jobs done of total, pages read per second, the estimated time left and the
 errors so far. Standard library only.
 """
 
@@ -56,6 +56,7 @@ class Progress:
         """The current status as one line of text."""
         elapsed = max(self.clock() - self.started, 1e-9)
         rate = self.done / elapsed
+        pages_rate = (self.done - self.errors) / elapsed  # pages actually read
         remaining = self.total - self.done
         eta = _duration(remaining / rate) if rate > 0 and remaining else ("done" if not remaining else "?")
         share = self.done / self.total if self.total else 1.0
@@ -63,7 +64,7 @@ class Progress:
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
         group = f"  {self.group}" if self.group else ""
         return (
-            f"[{bar}] {self.done}/{self.total} jobs  {rate:.2f} jobs/s  ETA {eta}  "
+            f"[{bar}] {self.done}/{self.total} jobs  {pages_rate:.2f} pages/s  ETA {eta}  "
             f"errors {self.errors}{group}"
         )
 

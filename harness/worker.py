@@ -12,6 +12,7 @@ import json
 import os
 import resource
 import signal
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -172,12 +173,15 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
     return outcome
 
 
-def serve(conn: Connection, plugin_modules: tuple[str, ...], threads: int, env: Mapping[str, str]) -> None:
+def serve(
+    conn: Connection, plugin_modules: tuple[str, ...], threads: int, env: Mapping[str, str], parent_pid: int
+) -> None:
     """A worker process's main loop (the target harness.executor starts with ``spawn``).
 
     Sets ``env`` before any engine is imported, says READY, then answers each Task
     received on ``conn`` with an Outcome until it receives None or the parent goes away.
     """
+    _exit_with_parent(parent_pid)
     os.environ.update(env)
     # Ctrl-C reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -208,3 +212,18 @@ def serve(conn: Connection, plugin_modules: tuple[str, ...], threads: int, env: 
                 )
     finally:
         state.close()
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux).
+
+    Checking from inside would not do: an engine call may hold the GIL for minutes
+    (Aspose), and a hung one forever, stalling any watchdog thread.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before we asked
+        os._exit(1)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -206,3 +208,48 @@ def test_a_script_without_a_main_guard_is_not_rerun_in_workers(image: str, tmp_p
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["script ran", str(["noop 40x20"] * 4)]
     assert result.stderr == ""
+
+
+async def test_a_worker_killed_while_idle_is_replaced_for_the_next_task(image: str) -> None:
+    async with ProcessExecutor(workers=1, plugin_modules=FAKES) as executor:
+        first = await executor.run(noop(image))
+        os.kill(first.worker_pid, signal.SIGKILL)
+        await asyncio.sleep(0.2)
+        after = await executor.run(noop(image, "after"))
+    assert after.text == "after" and after.worker_pid != first.worker_pid
+
+
+def test_a_killed_parent_leaves_no_worker_behind(image: str, tmp_path: Path) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import asyncio
+            from harness.executor import ProcessExecutor
+            from harness.worker import BackendSpec, Task
+
+            async def main():
+                executor = ProcessExecutor(workers=1, plugin_modules=("fake_hang",))
+                running = asyncio.ensure_future(executor.run(Task({image!r}, BackendSpec.of("hang"))))
+                while not executor.worker_pids():
+                    await asyncio.sleep(0.05)
+                print(executor.worker_pids()[0], flush=True)
+                await running
+
+            asyncio.run(main())
+            """
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": str(PLUGINS_DIR)}
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        worker_pid = int(parent.stdout.readline())  # type: ignore[union-attr]
+        time.sleep(1.0)  # the worker is now spinning in C, holding its GIL
+        assert is_running(worker_pid)
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while is_running(worker_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not is_running(worker_pid)

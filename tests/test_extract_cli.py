@@ -70,6 +70,11 @@ def test_bad_files_are_reported_and_the_others_still_read(
     assert "no such file" in document[0]["error"]["message"]
     assert document[2]["error"]["type"] == "ImageReadError"
     assert document[1]["error"] is None and document[3]["error"] is None
+    assert main(extract(pictures["missing"], pictures["small"], pictures["text"], pictures["two_pages"])) == 3
+    assert capsys.readouterr().out == (
+        f"==> {pictures['small']} <==\nnoop 30x10\n\n"
+        f"==> {pictures['two_pages']} <==\nnoop 20x20\fnoop 40x20\n"
+    )
     errors = captured.err.strip().splitlines()
     assert len(errors) == 2
     assert str(pictures["missing"]) in errors[0] and str(pictures["text"]) in errors[1]

@@ -349,7 +349,7 @@ def test_progress_redraws_one_line_on_a_terminal():
     text = stream.getvalue()
     assert text.count("\n") == 1 and text.endswith("\n")
     assert text.count("\r") >= 2
-    assert "ETA 0:02" in text.split("\r")[1] and "0.50 jobs/s" in text
+    assert "ETA 0:02" in text.split("\r")[1] and "0.50 pages/s" in text
 
 
 # --- a real engine, end to end ---------------------------------------------------------------------

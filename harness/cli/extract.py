@@ -81,12 +81,14 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         several = len(results) > 1
-        for index, (path, pages, error) in enumerate(results):
+        printed = False
+        for path, pages, error in results:
             if error is not None:
                 continue
             if several:
-                sys.stdout.write(("\n" if index else "") + FILE_HEADER.format(path) + "\n")
+                sys.stdout.write(("\n" if printed else "") + FILE_HEADER.format(path) + "\n")
             sys.stdout.write("\f".join(pages) + "\n")
+            printed = True
     for _, error in failures:
         print(f"ocr-harness: error: {error}", file=sys.stderr)
     return max((error.exit_code for _, error in failures), default=0)

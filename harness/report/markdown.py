@@ -98,7 +98,7 @@ def summary_notes(summary: pd.DataFrame, info: dict[str, Any]) -> list[str]:
     setup = f" on {workers} worker(s) x {threads} thread(s)" if workers else ""
     notes.append(
         "Speed: pages/s = pages read / wall time of the row (first job start to last job end, "
-        f"less engine start-up){setup}; latency = worker time per page, warm jobs only."
+        f"less worker start-up){setup}; latency = worker time per page, warm jobs only."
     )
     return notes
 
