@@ -276,7 +276,7 @@ def test_tesseract_assumes_a_resolution_for_bogus_dpi_tags(
 
 def test_tesseract_reads_nothing_on_a_blank_page(tesseract: TesseractBackend) -> None:
     # An empty page is an empty text (scored as all deletions), not a failed job.
-    recognition = tesseract.recognize(Image.new("L", (400, 80), 255), language="en")
+    recognition = tesseract.recognize(Image.new("L", (400, 300), 255), language="en")
     assert recognition.text == ""
     assert recognition.lines == []
 
@@ -375,3 +375,11 @@ print(json.dumps(sorted(sys.modules)))
 def test_versions_name_the_engines() -> None:
     assert RapidOcrBackend.version()[0].isdigit()
     assert "libtesseract 5." in TesseractBackend.version()
+
+
+def test_tesseract_auto_psm_reads_line_images_as_one_line(tesseract: TesseractBackend, real_dev: Path) -> None:
+    line = load_page(real_dev / "line_en_uw3_0033_010060.png")
+    page = Image.new("L", (600, 800), 255)
+    assert tesseract.recognize(line, language="en").notes["psm"] == 7
+    assert tesseract.recognize(page, language="en").notes["psm"] == 3
+    assert TesseractBackend.Options().psm == "auto"

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -72,11 +72,17 @@ MIN_PLAUSIBLE_DPI = 70
 _TEXT_PSMS = {1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
 
 
+#: An image at least this many times wider than tall is read as one text line by psm "auto".
+LINE_ASPECT_RATIO = 5
+
+
 class TesseractOptions(BackendOptions):
-    psm: int = Field(
-        default=3,
-        description="page segmentation mode: 3 = automatic page layout (default), 4 = one column, "
-        "6 = one uniform block of text, 7 = a single line, 11 = sparse text, 13 = raw line",
+    psm: int | Literal["auto"] = Field(
+        default="auto",
+        description="page segmentation mode: auto (default) = 7 for a line-shaped image (width >= "
+        f"{LINE_ASPECT_RATIO} x height), else 3; "
+        "3 = automatic page layout, 4 = one column, 6 = one uniform block of text, 7 = a single line, "
+        "11 = sparse text, 13 = raw line",
     )
     dpi: int = Field(
         default=300,
@@ -87,8 +93,8 @@ class TesseractOptions(BackendOptions):
 
     @field_validator("psm")
     @classmethod
-    def _psm_reads_text(cls, value: int) -> int:
-        if value not in _TEXT_PSMS:
+    def _psm_reads_text(cls, value: int | str) -> int | str:
+        if value != "auto" and value not in _TEXT_PSMS:
             modes = ", ".join(str(mode) for mode in sorted(_TEXT_PSMS))
             raise ValueError(f"psm {value} does not recognise text; use one of {modes}")
         return value
@@ -188,15 +194,34 @@ class TesseractBackend(Backend):
         assert isinstance(options, TesseractOptions)
         api = self._api(self.engine_language(language))
         dpi, dpi_source = _effective_dpi(image, options.dpi)
-        api.SetPageSegMode(options.psm)
+        if options.psm != "auto":
+            psm = options.psm
+        elif image.width >= LINE_ASPECT_RATIO * image.height:
+            psm = tesserocr.PSM.SINGLE_LINE
+        else:
+            psm = tesserocr.PSM.AUTO
+        lines = self._read(api, image, dpi, psm)
+        return Recognition(
+            text="\n".join(line.text for line in lines),
+            lines=lines,
+            notes={
+                "dpi": dpi,
+                "dpi_source": dpi_source,
+                "psm": int(psm),
+                "tesseract": tesserocr.tesseract_version().split()[1],
+            },
+        )
+
+    def _read(self, api: Any, image: Image.Image, dpi: int, psm: int) -> list[Line]:
+        tesserocr = self._tesserocr
+        api.SetPageSegMode(psm)
         api.SetImage(image)
         api.SetSourceResolution(dpi)
+        lines = []
         try:
             api.Recognize()
-            lines = []
-            iterator = api.GetIterator()
             level = tesserocr.RIL.TEXTLINE
-            for item in tesserocr.iterate_level(iterator, level):
+            for item in tesserocr.iterate_level(api.GetIterator(), level):
                 try:
                     text = (item.GetUTF8Text(level) or "").strip()
                 except RuntimeError:  # tesserocr's "No text returned": a page with no text is "", not a failure
@@ -214,15 +239,7 @@ class TesseractBackend(Backend):
                 )
         finally:
             api.Clear()
-        return Recognition(
-            text="\n".join(line.text for line in lines),
-            lines=lines,
-            notes={
-                "dpi": dpi,
-                "dpi_source": dpi_source,
-                "tesseract": tesserocr.tesseract_version().split()[1],
-            },
-        )
+        return lines
 
     def close(self) -> None:
         for api in self._apis.values():
