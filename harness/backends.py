@@ -154,7 +154,7 @@ class Backend(ABC):
         if language in supported:
             return supported[language]
         known = ", ".join(sorted(supported)) or "none"
-        what = f"unknown language code {language!r}" if language not in LANGUAGES else LANGUAGES[language]
+        what = LANGUAGES.get(language, f"unknown language code {language!r}")
         raise UnsupportedLanguageError(
             f"backend {cls.name!r} cannot read {what} ({language!r}); it can read: {known}",
             fix="choose one of those languages or another backend",
@@ -175,5 +175,5 @@ class Backend(ABC):
         """The thread counts the engine was given, recorded with every run."""
         return {"threads": self.threads}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: most engines need no cleanup
         """Release the engine. Called when the worker stops."""

@@ -128,9 +128,7 @@ def make_plugin_manager(
     return pm
 
 
-def _register_module(
-    pm: pluggy.PluginManager, registry: Registry, name: str, source: str, load: Any
-) -> None:
+def _register_module(pm: pluggy.PluginManager, registry: Registry, name: str, source: str, load: Any) -> None:
     registry.plugin_sources[name] = source
     try:
         module = load()
@@ -155,7 +153,9 @@ def build_registry(extra_modules: Iterable[str] = ()) -> Registry:
                 impl.function(register=register)
             except Exception as error:
                 registry.failures.append(
-                    PluginFailure(plugin_name, sources.get(plugin_name, ""), f"{type(error).__name__}: {error}")
+                    PluginFailure(
+                        plugin_name, sources.get(plugin_name, ""), f"{type(error).__name__}: {error}"
+                    )
                 )
     return registry
 

@@ -27,7 +27,6 @@ from harness.errors import (
     UnsupportedLanguageError,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 PLUGINS_DIR = Path(__file__).parent / "plugins"
 FAKES = ("fake_noop", "fake_hang", "fake_unavailable")
 
@@ -41,11 +40,6 @@ LINES = {
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-def requires_backend(name: str) -> None:
-    if not (REPO / "plugins" / "backends" / f"{name}.py").exists():
-        pytest.skip(f"the {name} backend plugin (plugins/backends/{name}.py) is not in the tree yet")
-
-
 @pytest.fixture(scope="module")
 def lines(real_dev: Path) -> list[Path]:
     return [real_dev / name for name in LINES]
@@ -54,7 +48,6 @@ def lines(real_dev: Path) -> list[Path]:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def extractor():
     """One RapidOCR extractor with two workers, shared by this module's tests."""
-    requires_backend("rapidocr")
     async with Extractor(concurrency=2) as shared:
         yield shared
 
@@ -92,7 +85,6 @@ def two_page_tiff(tmp_path_factory: pytest.TempPathFactory, lines: list[Path]) -
 
 
 async def test_concurrent_calls_keep_the_loop_responsive_and_use_both_workers(lines: list[Path]) -> None:
-    requires_backend("rapidocr")
     tick = 0.05
     ticks: list[float] = []
     done = asyncio.Event()
@@ -191,7 +183,6 @@ async def test_max_pixels_applies_to_real_engines_too(extractor: Extractor, line
 
 
 async def test_configuration_errors_raise_before_any_ocr(lines: list[Path]) -> None:
-    requires_backend("rapidocr")
     with pytest.raises(UnsupportedLanguageError, match="'vi'"):
         Extractor(language="vi")
     with pytest.raises(UnknownStepError, match="no_such_step"):
@@ -216,7 +207,6 @@ async def test_configuration_errors_raise_before_any_ocr(lines: list[Path]) -> N
 
 
 async def test_module_functions_fail_fast_on_configuration() -> None:
-    requires_backend("rapidocr")
     with pytest.raises(UnsupportedLanguageError):
         await harness.extract_text("/no/such/file.png", language="xx")
     with pytest.raises(UnknownStepError):
@@ -236,7 +226,6 @@ async def test_a_page_past_its_timeout_is_a_timeout_error(tmp_path: Path) -> Non
 
 
 async def test_tesseract_reads_the_same_lines(lines: list[Path]) -> None:
-    requires_backend("tesseract")
     async with Extractor(backend="tesseract", concurrency=2) as extractor:
         texts = await asyncio.gather(*(extractor.extract_text(line) for line in lines))
     for text, word in zip(texts, LINES.values(), strict=True):
@@ -244,7 +233,6 @@ async def test_tesseract_reads_the_same_lines(lines: list[Path]) -> None:
 
 
 async def test_module_functions_share_workers_and_close_them_at_loop_end(lines: list[Path]) -> None:
-    requires_backend("rapidocr")
     script = textwrap.dedent(
         f"""
         import asyncio, json, multiprocessing

@@ -19,6 +19,7 @@ from pathlib import Path
 import jiwer
 import pytest
 import pytest_asyncio
+from conftest import missing_requirement
 from ocr_harness_plugins.backends.aspose import runtime
 from ocr_harness_plugins.backends.aspose.backend import (
     _LANGUAGES,
@@ -54,7 +55,7 @@ module_loop = pytest.mark.asyncio(loop_scope="module")
 @pytest.fixture(scope="module", autouse=True)
 def aspose_ready() -> None:
     if runtime.aspose_version() is None:
-        pytest.skip(f"the aspose extra is not installed ({runtime.INSTALL_FIX})")
+        missing_requirement(f"the aspose extra is not installed ({runtime.INSTALL_FIX})")
     availability = AsposeBackend.availability()
     assert availability.ok, (
         f"Aspose.OCR cannot run here: {availability.reason} (fix: {availability.fix}); "

@@ -291,8 +291,6 @@ REPO = Path(__file__).resolve().parents[1]
     [("quickstart", ["rapidocr"], 1), ("preprocessing-grid", ["tesseract", "rapidocr"], 9)],
 )
 def test_shipped_suites_are_valid(name, backends, pipelines):
-    if not (REPO / "datasets" / "sample").is_dir():
-        pytest.skip("the bundled sample dataset (datasets/sample) is not generated yet")
     suite = load_suite(REPO / "suites" / f"{name}.toml", get_registry())
     assert suite.name == name
     assert [backend.name for backend in suite.backends] == backends

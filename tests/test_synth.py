@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import missing_requirement
 from PIL import Image
 
 from harness.cli import main
@@ -238,7 +239,7 @@ def test_tesseract_reads_clean_pages_well_and_heavy_pages_worse(tmp_path: Path) 
 
     backend_class = get_registry().backend("tesseract")
     if not backend_class.availability().ok:
-        pytest.skip(f"tesseract is not usable here: {backend_class.availability().reason}")
+        missing_requirement(f"tesseract is not usable here: {backend_class.availability().reason}")
     engine = backend_class()
     rates = {}
     try:
@@ -263,4 +264,4 @@ def test_cli_choices_match_the_generator() -> None:
 
     assert datasets_cmd.SYNTH_LANGUAGES == corpus.LANGUAGES
     assert datasets_cmd.DEGRADE_CHOICES == degrade.CHOICES
-    assert datasets_cmd.PAGE_SIZES == tuple(layout.PAGE_SIZES)
+    assert tuple(layout.PAGE_SIZES) == datasets_cmd.PAGE_SIZES

@@ -224,7 +224,9 @@ class TesseractBackend(Backend):
             for item in tesserocr.iterate_level(api.GetIterator(), level):
                 try:
                     text = (item.GetUTF8Text(level) or "").strip()
-                except RuntimeError:  # tesserocr's "No text returned": a page with no text is "", not a failure
+                except (
+                    RuntimeError
+                ):  # tesserocr's "No text returned": a page with no text is "", not a failure
                     continue
                 if not text:
                     continue
