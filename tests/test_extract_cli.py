@@ -11,7 +11,6 @@ from PIL import Image
 from harness.cli import main
 
 
-
 @pytest.fixture
 def pictures(tmp_path: Path) -> dict[str, Path]:
     files = {
