@@ -21,9 +21,9 @@ import math
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from harness.errors import ConfigError
 
@@ -67,28 +67,32 @@ def _quantity(value: Any) -> float:
     return number
 
 
-class CheckConfig(BaseModel):
-    """The suite's ``[check]`` table (also the shape of command-line thresholds)."""
+def _optional_quantity(value: Any) -> float | None:
+    return None if value is None else _quantity(value)  # a ValueError: pydantic adds the key path
+
+
+#: A rate or ratio limit as written in a suite: 0.05, "5%" or "5pp".
+Quantity = Annotated[float | None, BeforeValidator(_optional_quantity)]
+
+
+class Thresholds(BaseModel):
+    """Limits on a group's results: a backend's ``thresholds`` in the suite, and part of ``[check]``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_cer: float | None = Field(None, description="highest micro CER allowed (0.05, '5%')")
-    max_wer: float | None = Field(None, description="highest micro WER allowed")
+    max_cer: Quantity = Field(None, description="highest micro CER allowed (0.05, '5%')")
+    max_wer: Quantity = Field(None, description="highest micro WER allowed")
     min_pages_per_s: float | None = Field(None, gt=0, description="lowest throughput allowed")
     max_failed: int | None = Field(None, ge=0, description="most failed jobs allowed per group")
-    baseline: str | None = Field(None, description="run folder or summary.csv to compare with")
-    max_cer_increase: float | None = Field(None, description="largest CER rise over the baseline ('0.5pp')")
-    max_wer_increase: float | None = Field(None, description="largest WER rise over the baseline")
-    max_slowdown: float | None = Field(
-        None, description="largest drop in pages/s against the baseline ('10%')"
-    )
+    max_cer_increase: Quantity = Field(None, description="largest CER rise over the baseline ('0.5pp')")
+    max_wer_increase: Quantity = Field(None, description="largest WER rise over the baseline")
+    max_slowdown: Quantity = Field(None, description="largest drop in pages/s against the baseline ('10%')")
 
-    @field_validator(
-        "max_cer", "max_wer", "max_cer_increase", "max_wer_increase", "max_slowdown", mode="before"
-    )
-    @classmethod
-    def _parse_quantity(cls, value: Any) -> Any:
-        return None if value is None else _quantity(value)  # a ValueError: pydantic adds the key path
+
+class CheckConfig(Thresholds):
+    """The suite's ``[check]`` table (also the shape of command-line thresholds)."""
+
+    baseline: str | None = Field(None, description="run folder or summary.csv to compare with")
 
 
 @dataclass(frozen=True)
@@ -176,7 +180,7 @@ def suite_limits(info: dict[str, Any]) -> tuple[Limits, dict[str, Limits], str |
     for backend in config.get("backends") or []:
         if not isinstance(backend, dict) or not backend.get("thresholds"):
             continue
-        thresholds = CheckConfig.model_validate(
+        thresholds = Thresholds.model_validate(
             {k: v for k, v in backend["thresholds"].items() if v is not None}
         )
         per_backend[str(backend.get("label") or backend.get("name"))] = Limits.of(thresholds)

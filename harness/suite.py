@@ -32,6 +32,7 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness.check import CheckConfig, Thresholds  # the gate's own schemas: "5%" reads the same everywhere
 from harness.errors import ConfigError, OcrHarnessError
 from harness.metrics import Normalisation, resolve_profile
 from harness.pipeline import EMPTY_PIPELINE, _parse_value, build_pipeline, parse_pipeline
@@ -55,14 +56,6 @@ class DatasetConfig(_Strict):
     format: str | None = Field(None, description="dataset format name; detected when omitted")
     language: str | None = Field(None, description="language of every sample, overriding the dataset's")
     allow_outside_root: bool = Field(False, description="let a manifest name files outside its folder")
-
-
-class Thresholds(_Strict):
-    """Limits the CI gate (``ocr-harness check``) applies to this backend."""
-
-    max_cer: float | None = Field(None, ge=0)
-    max_wer: float | None = Field(None, ge=0)
-    min_pages_per_s: float | None = Field(None, gt=0)
 
 
 class BackendConfig(_Strict):
@@ -277,9 +270,7 @@ def build_suite(
     grid = dict(top.grid) if top else (dict(raw_grid) if isinstance(raw_grid, dict) else {})
     pipelines = _check_pipelines(pipeline_list, grid, registry, errors)
     if top is not None and top.check is not None:
-        from harness.check import CheckConfig  # the gate's own schema: a typo fails here, before any OCR
-
-        _validate(CheckConfig, top.check, "check", errors)
+        _validate(CheckConfig, top.check, "check", errors)  # a typo fails here, before any OCR
 
     if errors or top is None or metrics is None or run is None or profile is None:
         raise ConfigError(_error_list(where, errors or ["the suite is not valid"]))
@@ -557,6 +548,8 @@ def _format_errors(error: ValidationError, where: str, model: type[BaseModel]) -
             lines.append(f"{path}: unknown key{_suggest(unknown, valid)}{listing}")
         elif item["type"] == "missing":
             lines.append(f"{path}: required key is missing")
+        elif item["type"] == "value_error":
+            lines.append(f"{path}: {item['ctx']['error']}")  # our own message, which names the value
         else:
             lines.append(f"{path}: {item['msg']} (got {_short(item.get('input'))})")
     return lines

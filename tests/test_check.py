@@ -179,5 +179,5 @@ def test_suite_check_table_is_validated_before_any_ocr(tmp_path, real_dev):
     )
     with pytest.raises(ConfigError) as error:
         load_suite(suite_file, get_registry())
-    assert "check.max_cer: Value error, cannot read 'five' as a number" in str(error.value)
+    assert "check.max_cer: cannot read 'five' as a number" in str(error.value)
     assert "check.max_cre: unknown key (did you mean 'max_cer'?)" in str(error.value)

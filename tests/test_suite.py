@@ -97,6 +97,58 @@ def test_suite_merges_pipelines_and_grid_without_duplicates(tmp_path, registry, 
     assert config["datasets"][0]["path"] == str(dataset.resolve())
 
 
+def test_backend_thresholds_take_the_units_check_takes(tmp_path, registry, dataset):
+    from harness.check import suite_limits
+
+    path = write_suite(
+        tmp_path,
+        """
+        [[datasets]]
+        path = "scans"
+
+        [[backends]]
+        name = "echo"
+        thresholds = { max_cer = "3%", max_cer_increase = "0.5pp", max_slowdown = 0.1 }
+
+        [check]
+        max_cer = "5%"
+        max_wer = "12.5%"
+        """,
+    )
+    suite = load_suite(path, registry)
+    thresholds = suite.backends[0].thresholds
+    assert thresholds.max_cer == pytest.approx(0.03)
+    assert thresholds.max_cer_increase == pytest.approx(0.005)
+    assert thresholds.max_slowdown == pytest.approx(0.1)
+    # run.json keeps them resolved, and the gate reads them back as the same limits.
+    check, per_backend, _ = suite_limits({"config": suite.resolved_config()})
+    assert per_backend["echo"].max_cer == pytest.approx(0.03)
+    assert per_backend["echo"].max_cer_increase == pytest.approx(0.005)
+    assert check.max_cer == pytest.approx(0.05) and check.max_wer == pytest.approx(0.125)
+
+    bad = write_suite(
+        tmp_path,
+        """
+        [[datasets]]
+        path = "scans"
+
+        [[backends]]
+        name = "echo"
+        thresholds = { max_cer = "3 percent", max_failed = "none" }
+
+        [check]
+        max_cer = "5 percent"
+        """,
+        name="bad.toml",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_suite(bad, registry)
+    message = str(caught.value)
+    assert "backends[0].thresholds.max_cer: cannot read '3 percent' as a number" in message
+    assert "backends[0].thresholds.max_failed:" in message
+    assert "check.max_cer: cannot read '5 percent' as a number" in message
+
+
 def test_defaults_and_thresholds_are_kept(tmp_path, registry, dataset):
     path = write_suite(
         tmp_path,
@@ -191,7 +243,7 @@ def test_every_config_error_is_reported_at_once_with_its_key_path(tmp_path, regi
         "backends[3].language: backend 'echo' cannot read Vietnamese ('vi')",
         "backends[4].name: backend 'unavailable' cannot run here: its runtime is not installed "
         "(fix: install the runtime)",
-        "backends[5].thresholds.max_cer: Input should be greater than or equal to 0",
+        "backends[5].thresholds.max_cer: must be a non-negative number, got -1",
         "datasets[1].path:",
         "no-such-folder",
         "pipelines[1]: unknown preprocessing step 'sufix'",

@@ -7,6 +7,7 @@ because labels include user-supplied names (pipelines, tag values).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -26,6 +27,9 @@ PALETTE = (
 )
 
 _FONT = 'font-family="system-ui, sans-serif" font-size="12"'
+_SMALL = 'font-family="system-ui, sans-serif" font-size="11"'
+#: Average width of a character of _FONT, to lay out legends without measuring text.
+_CHAR_WIDTH = 6.8
 
 
 def color(index: int) -> str:
@@ -72,8 +76,8 @@ def pareto_front(points: Sequence[Point]) -> list[Point]:
 
 def accuracy_throughput(points: Sequence[Point], *, error_name: str = "CER") -> str:
     """Scatter of error rate (down is better) against pages/s (right is better), front marked."""
-    width, height = 760, 420
-    left, right, top, bottom = 64, 230, 20, 48
+    width, height = 620, 400
+    left, right, top, bottom = 64, 220, 20, 48
     plotted = [p for p in points if _finite(p.error) and _finite(p.throughput) and p.throughput > 0]
     if not plotted:
         return _empty(width, "No group has both an error rate and a throughput to plot.")
@@ -138,7 +142,7 @@ def accuracy_throughput(points: Sequence[Point], *, error_name: str = "CER") -> 
         parts.append(
             f'<circle cx="{width - right + 18}" cy="{y}" r="5" fill="{fill}" stroke="{point.color}" '
             f'stroke-width="2"/><text x="{width - right + 28}" y="{y + 4}" {_FONT}>'
-            f"{escape(star + _shorten(point.label, 30) + note)}<title>{escape(point.label)}</title></text>"
+            f"{escape(star + _shorten(point.label, 27) + note)}<title>{escape(point.label)}</title></text>"
         )
     parts.append(
         f'<text x="{width - right + 10}" y="{height - 12}" {_FONT} fill="#555">★ Pareto front (dashed)</text>'
@@ -147,53 +151,77 @@ def accuracy_throughput(points: Sequence[Point], *, error_name: str = "CER") -> 
     return "".join(parts)
 
 
+@dataclass(frozen=True)
+class Bars:
+    """One series of a grouped bar chart: a value per category (None: nothing to show there)."""
+
+    label: str
+    color: str
+    values: tuple[float | None, ...]
+    pages: tuple[int, ...] | None = None  # what each bar stands on, for its tooltip
+
+
 def grouped_bars(
     categories: Sequence[str],
-    series: Sequence[tuple[str, str, Sequence[float | None]]],
+    series: Sequence[Bars],
     *,
     x_title: str,
     y_title: str,
+    counts: Sequence[int] | None = None,
 ) -> str:
-    """Bars per category, one per series ``(label, colour, values)``; values are fractions."""
-    width = max(560, 140 + len(categories) * max(40, 16 * len(series)))
-    height = 340 + 18 * ((len(series) + 2) // 3)
-    left, right, top, bottom = 64, 20, 20, 70 + 18 * ((len(series) + 2) // 3)
-    values = [v for _, _, vs in series for v in vs if v is not None and _finite(v)]
+    """Bars per category, one per series, values as fractions shown in %; ``counts`` as n= below."""
+    left, right, top, plot_height = 64, 16, 20, 220
+    width = max(600, left + right + len(categories) * max(64, 14 * len(series) + 24))
+    legend, legend_height = _legend([(s.label, s.color) for s in series], left, width - right)
+    axis = top + plot_height
+    height = axis + 64 + legend_height
+    values = [v for s in series for v in s.values if v is not None and _finite(v)]
     if not categories or not values:
         return _empty(width, "Nothing to plot.")
-    y_scale = _Scale(0.0, max(max(values), 1e-4), height - bottom, top, pad=0.05, zero=True)
-    parts = [_svg_open(width, height, y_title)]
+    y_scale = _Scale(0.0, max(max(values), 1e-4), axis, top, pad=0.05, zero=True)
+    parts = [_svg_open(width, height, f"{y_title} by {x_title}")]
     band = (width - left - right) / len(categories)
     bar = band * 0.8 / max(1, len(series))
     parts += _y_axis(y_scale, left, width - right)
     for c_index, category in enumerate(categories):
         x0 = left + c_index * band + band * 0.1
+        middle = left + (c_index + 0.5) * band
         parts.append(
-            f'<text x="{left + (c_index + 0.5) * band:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
-            f"{_FONT}>{escape(_shorten(category, 14))}<title>{escape(category)}</title></text>"
+            f'<text x="{middle:.1f}" y="{axis + 16}" text-anchor="middle" {_FONT}>'
+            f"{escape(_shorten(category, max(6, int(band / 7))))}<title>{escape(category)}</title></text>"
         )
-        for s_index, (label, colour, series_values) in enumerate(series):
-            value = series_values[c_index]
-            if value is None or not _finite(value):
-                continue
-            y = y_scale(value)
+        if counts is not None:
             parts.append(
-                f'<rect class="bar" x="{x0 + s_index * bar:.1f}" y="{y:.1f}" width="{max(bar - 1, 1):.1f}" '
-                f'height="{max(y_scale(0) - y, 0.5):.1f}" fill="{colour}"><title>'
-                f"{escape(f'{label} | {category}: {value * 100:.2f}%')}</title></rect>"
+                f'<text class="count" x="{middle:.1f}" y="{axis + 31}" text-anchor="middle" {_SMALL} '
+                f'fill="#59636e">n={counts[c_index]}<title>{counts[c_index]} pages</title></text>'
             )
+        for s_index, item in enumerate(series):
+            value = item.values[c_index]
+            x = x0 + s_index * bar
+            pages = f" over {item.pages[c_index]} pages" if item.pages is not None else ""
+            if value is None or not _finite(value):
+                parts.append(
+                    f'<text x="{x + bar / 2:.1f}" y="{axis - 3}" text-anchor="middle" fill="#8c959f" '
+                    f"{_SMALL}>"
+                    f"–<title>{escape(f'{item.label} | {category}: nothing scored')}</title></text>"
+                )
+                continue
+            y = min(y_scale(value), axis - 2)  # a zero still shows as a sliver, unlike "nothing scored"
+            parts.append(
+                f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{max(bar - 1, 1):.1f}" '
+                f'height="{axis - y:.1f}" fill="{item.color}"><title>'
+                f"{escape(f'{item.label} | {category}: {value * 100:.2f}%{pages}')}</title></rect>"
+            )
+    parts.append(f'<line x1="{left}" x2="{width - right}" y1="{axis}" y2="{axis}" stroke="#333"/>')
     parts.append(
-        f'<line x1="{left}" x2="{width - right}" y1="{y_scale(0):.1f}" y2="{y_scale(0):.1f}" stroke="#333"/>'
-    )
-    parts.append(
-        f'<text x="{(left + width - right) / 2}" y="{height - bottom + 36}" text-anchor="middle" {_FONT}>'
+        f'<text x="{(left + width - right) / 2}" y="{axis + 48}" text-anchor="middle" {_FONT}>'
         f"{escape(x_title)}</text>"
     )
     parts.append(
-        f'<text transform="translate(16,{(top + height - bottom) / 2}) rotate(-90)" text-anchor="middle" '
+        f'<text transform="translate(16,{(top + axis) / 2}) rotate(-90)" text-anchor="middle" '
         f"{_FONT}>{escape(y_title)}</text>"
     )
-    parts += _legend([(label, colour) for label, colour, _ in series], left, height - bottom + 54, width)
+    parts += [f'<g transform="translate(0,{axis + 66})">', *legend, "</g>"]
     parts.append("</svg>")
     return "".join(parts)
 
@@ -203,8 +231,8 @@ def latency_boxes(boxes: Sequence[Box], *, unit: str = "s") -> str:
     rows = [b for b in boxes if b.values]
     if not rows:
         return _empty(560, "No latencies to plot.")
-    width = 760
-    label_width = 230
+    width = 560
+    label_width = 200
     row_height = 34
     top, bottom = 16, 44
     height = top + bottom + row_height * len(rows)
@@ -224,7 +252,7 @@ def latency_boxes(boxes: Sequence[Box], *, unit: str = "s") -> str:
         q = _quantiles(box.values)
         parts.append(
             f'<text x="{label_width - 8}" y="{y + 4:.1f}" text-anchor="end" {_FONT}>'
-            f"{escape(_shorten(box.label, 34))}<title>{escape(box.label)}</title></text>"
+            f"{escape(_shorten(box.label, 28))}<title>{escape(box.label)}</title></text>"
         )
         parts.append(
             f'<line x1="{x_scale(q[0]):.1f}" x2="{x_scale(q[4]):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
@@ -320,18 +348,26 @@ def _y_axis(y_scale: _Scale, x0: float, x1: float) -> list[str]:
     return parts
 
 
-def _legend(entries: Sequence[tuple[str, str]], x0: float, y0: float, width: float) -> list[str]:
+def _legend(entries: Sequence[tuple[str, str]], x0: float, x1: float) -> tuple[list[str], int]:
+    """Swatches and labels in as many equal columns as the longest label allows; and the height."""
+    labels = [_shorten(label, 48) for label, _ in entries]
+    item_width = 24 + _CHAR_WIDTH * max((len(label) for label in labels), default=0)
+    columns = max(1, min(len(entries), int((x1 - x0 + 16) // (item_width + 16))))
     parts = []
-    column_width = max(180, (width - x0) / 3)
-    for index, (label, colour) in enumerate(entries):
-        x = x0 + (index % 3) * column_width
-        y = y0 + (index // 3) * 18
+    for index, ((label, colour), text) in enumerate(zip(entries, labels, strict=True)):
+        x = x0 + (index % columns) * (item_width + 16)
+        y = (index // columns) * 18
         parts.append(
             f'<rect x="{x:.1f}" y="{y - 9}" width="12" height="12" fill="{colour}"/>'
-            f'<text x="{x + 17:.1f}" y="{y + 1}" {_FONT}>{escape(_shorten(label, 28))}'
-            f"<title>{escape(label)}</title></text>"
+            f'<text x="{x + 17:.1f}" y="{y + 1}" {_FONT}>{escape(text)}<title>{escape(label)}</title></text>'
         )
-    return parts
+    return parts, 18 * math.ceil(len(entries) / columns)
+
+
+def svg_width(svg: str) -> int:
+    """The width in pixels of a chart made here (read from its opening tag)."""
+    match = re.match(r'<svg [^>]*?width="(\d+)"', svg)
+    return int(match.group(1)) if match else 0
 
 
 def _svg_open(width: float, height: float, title: str) -> str:

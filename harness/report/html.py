@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -22,12 +21,17 @@ import pandas as pd
 
 from harness.align import Alignment, ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
 from harness.report import charts
+from harness.report.breakdowns import Breakdown, breakdowns
 from harness.report.run_data import RunData, group_label, load_run, tag_columns
 
 #: Samples shown in the drill-down (worst first); more would make the file unwieldy.
 MAX_SAMPLES = 150
 #: Rows of each confusion table.
 TOP_CONFUSIONS = 15
+#: "CER by <property>" charts shown open; the less telling ones are folded away.
+OPEN_BREAKDOWNS = 4
+#: Samples named per reason in the "Not run" table.
+NOT_RUN_NAMES = 12
 
 
 def write_html_report(run_dir: Path, *, max_samples: int = MAX_SAMPLES) -> Path:
@@ -52,6 +56,7 @@ def render_run_report(run: RunData, *, max_samples: int = MAX_SAMPLES) -> str:
         "errors": _error_tables(run, analysis),
         "samples": _drilldown(run, analysis, max_samples),
         "failures": _failures(run),
+        "not_run": _not_run(run),
     }
     return environment().get_template("report.html.j2").render(**context)
 
@@ -68,6 +73,7 @@ def environment() -> jinja2.Environment:
     env.filters["pct"] = format_percent
     env.filters["num"] = format_number
     env.filters["visible"] = visible
+    env.filters["svg_width"] = charts.svg_width
     return env
 
 
@@ -123,6 +129,7 @@ _SUMMARY_COLUMNS: tuple[tuple[str, str, str, str | None], ...] = (
     # key, title, format, which value is best
     ("jobs", "Jobs", "int", None),
     ("failed", "Failed", "int", "low"),
+    ("skipped", "Not run", "int", None),
     ("micro_cer", "CER", "pct", "low"),
     ("macro_cer", "Mean page CER", "pct", "low"),
     ("micro_wer", "WER", "pct", "low"),
@@ -139,7 +146,11 @@ _ACCURACY_COLUMNS = {"micro_cer", "macro_cer", "micro_wer"}
 
 def _summary_table(run: RunData) -> dict[str, Any]:
     frame = run.summary
-    columns = [column for column in _SUMMARY_COLUMNS if column[0] in frame.columns]
+    columns = [
+        column
+        for column in _SUMMARY_COLUMNS
+        if column[0] in frame.columns and (column[0] != "skipped" or frame["skipped"].fillna(0).any())
+    ]
     comparable = frame["comparable"] if "comparable" in frame.columns else pd.Series(True, index=frame.index)
     best: dict[str, float] = {}
     for key, _, _, better in columns:
@@ -185,7 +196,8 @@ def _summary_table(run: RunData) -> dict[str, Any]:
     return {"columns": [{"key": k, "title": t, "kind": f} for k, t, f, _ in columns], "rows": rows}
 
 
-def _charts(run: RunData, analysis: Analysis) -> list[dict[str, Any]]:
+def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]:
+    """Figures shown, and the less telling breakdowns, folded away."""
     figures = []
     summary = run.summary
     if {"micro_cer", "pages_per_s"} <= set(summary.columns):
@@ -221,34 +233,6 @@ def _charts(run: RunData, analysis: Analysis) -> list[dict[str, Any]]:
                 "svg": charts.accuracy_throughput(points),
             }
         )
-    scored = scored_rows(run.samples)
-    scored = scored[scored["comparable"]]
-    breakdowns = [
-        (column, column.removeprefix("tag."), "CER by " + column.removeprefix("tag."))
-        for column in tag_columns(scored)
-        if scored[column].astype(str).nunique() > 1
-    ]
-    if not breakdowns and scored["dataset"].nunique() > 1:
-        breakdowns = [("dataset", "dataset", "CER by dataset")]
-    for column, name, title in breakdowns:
-        categories = _ordered_categories(scored[column])
-        series = []
-        for group, info in analysis.groups.items():
-            rows = scored[(scored["backend"] == group[0]) & (scored["pipeline"] == group[1])]
-            values: list[float | None] = []
-            for category in categories:
-                subset = rows[rows[column].astype(str) == category]
-                reference = subset["ref_chars"].sum() if "ref_chars" in subset else 0
-                values.append(float(subset["char_errors"].sum() / reference) if reference else None)
-            series.append((info.label, info.color, values))
-        figures.append(
-            {
-                "id": f"chart-by-{name}",
-                "title": title,
-                "caption": f"CER (total edits / total reference characters) of the samples with each {name}.",
-                "svg": charts.grouped_bars(categories, series, x_title=name, y_title="CER (%)"),
-            }
-        )
     ok = run.samples[run.samples["status"].isin(("ok", "unscored"))]
     if "total_s" in ok.columns:
         boxes = []
@@ -267,7 +251,44 @@ def _charts(run: RunData, analysis: Analysis) -> list[dict[str, Any]]:
                 "svg": charts.latency_boxes(boxes),
             }
         )
-    return figures
+    scored = scored_rows(run.samples)
+    groups = [(group, info.label, info.color) for group, info in analysis.groups.items()]
+    by_property = [_breakdown_figure(b) for b in breakdowns(scored[scored["comparable"]], groups)]
+    return {
+        "figures": figures + by_property[:OPEN_BREAKDOWNS],
+        "more": by_property[OPEN_BREAKDOWNS:],
+    }
+
+
+_BREAKDOWN_CAPTIONS = {
+    "dataset": "CER of each dataset's pages.",
+    "severity": "CER of the pages at each {name}, mildest first.",
+    "words": "CER of the pages with each {name}.",
+    "values": "CER of the pages with each {name}.",
+    "ranges": "CER of the pages in each range of {name}: cut near its quartiles, so the bars stand on "
+    "similar numbers of pages; a range includes its lower end, and a value many pages share "
+    "(such as 0) has a bar of its own.",
+}
+
+
+def _breakdown_figure(breakdown: Breakdown) -> dict[str, Any]:
+    caption = _BREAKDOWN_CAPTIONS[breakdown.kind].format(name=breakdown.name)
+    caption += " CER is total edits / total reference characters; n = pages per bar"
+    uneven = any(bars.pages != breakdown.pages for bars in breakdown.series)
+    caption += " (fewer for a group that did not score them all: hover a bar)." if uneven else "."
+    return {
+        "id": f"chart-by-{breakdown.name}",
+        "name": breakdown.name,
+        "title": f"CER by {breakdown.name}",
+        "caption": caption,
+        "svg": charts.grouped_bars(
+            breakdown.labels,
+            breakdown.series,
+            x_title=breakdown.name,
+            y_title="CER (%)",
+            counts=breakdown.pages,
+        ),  # fmt: skip
+    }
 
 
 def _error_tables(run: RunData, analysis: Analysis) -> dict[str, Any]:
@@ -368,12 +389,10 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
 
 
 def _failures(run: RunData) -> list[dict[str, Any]]:
-    """Failed jobs, then jobs skipped without running (e.g. a language the backend cannot read)."""
-    not_run = run.samples[run.samples["status"].isin(("error", "skipped"))]
-    failed = not_run.sort_values("status", kind="stable")
+    """Jobs that ran and failed, one row each."""
+    failed = run.samples[run.samples["status"] == "error"]
     return [
         {
-            "status": row["status"],
             "sample_id": row["sample_id"],
             "dataset": row["dataset"],
             "page": row["page"],
@@ -385,6 +404,32 @@ def _failures(run: RunData) -> list[dict[str, Any]]:
         }
         for _, row in failed.head(1000).iterrows()
     ]
+
+
+def _not_run(run: RunData) -> list[dict[str, Any]]:
+    """Jobs skipped before the run (e.g. a language the backend cannot read), one row per reason."""
+    skipped = run.samples[run.samples["status"] == "skipped"]
+    reasons = []
+    for (backend, error_type, message), rows in skipped.groupby(
+        ["backend", "error_type", "error_message"], sort=False
+    ):
+        pages = rows.drop_duplicates(["dataset", "sample_id", "page"])
+        names = [
+            f"{row['sample_id']} p{int(row['page']) + 1}" if int(row["page"]) else str(row["sample_id"])
+            for _, row in pages.iterrows()
+        ]
+        reasons.append(
+            {
+                "backend": backend,
+                "error_type": error_type,
+                "error_message": message,
+                "jobs": len(rows),
+                "pipelines": list(dict.fromkeys(rows["pipeline"])),
+                "samples": names[:NOT_RUN_NAMES],
+                "more_samples": max(0, len(names) - NOT_RUN_NAMES),
+            }
+        )
+    return reasons
 
 
 def _meta(run: RunData) -> dict[str, Any]:
@@ -410,8 +455,10 @@ def _meta(run: RunData) -> dict[str, Any]:
         "backends": backends if isinstance(backends, dict) else {},
         "datasets": datasets if isinstance(datasets, dict) else {},
         "groups": len(run.groups()),
-        "samples": int(run.samples[["dataset", "sample_id", "page"]].drop_duplicates().shape[0]),
-        "jobs": len(run.samples),
+        "samples": int(run.samples[["dataset", "sample_id"]].drop_duplicates().shape[0]),
+        "pages": int(run.samples[["dataset", "sample_id", "page"]].drop_duplicates().shape[0]),
+        "jobs": int((run.samples["status"] != "skipped").sum()),
+        "not_run": int((run.samples["status"] == "skipped").sum()),
     }
 
 
@@ -465,11 +512,3 @@ def _timestamp(value: Any) -> str:
     if number is not None:
         return datetime.fromtimestamp(number, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return str(value or "")
-
-
-def _ordered_categories(values: Iterable[Any]) -> list[str]:
-    unique = sorted({str(v) for v in values if str(v) != ""})
-    try:
-        return sorted(unique, key=float)
-    except ValueError:
-        return unique
