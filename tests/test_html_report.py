@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from fixtures_runs import job, write_run
 
+from harness.report.breakdowns import breakdowns, plan_bins
 from harness.report.charts import Point, pareto_front
 from harness.report.html import write_html_report
+from harness.report.run_data import load_run
 
 XSS = "<script>alert(1)</script> & <img src=x onerror=alert(2)>"
 
@@ -85,10 +87,13 @@ def test_report_is_self_contained_and_escapes_untrusted_text(report_run: Path):
     # Ground truth and OCR output are text, never markup.
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert not any(t == "img" and a.get("onerror") for t, a in tags)
-    # Failed jobs are listed with their errors; truncated output is marked not comparable.
-    failures = html[html.index('id="failures"') : html.index('id="run"')]
-    assert "/data/broken.png: the file is empty (0 bytes)" in failures
-    assert "backend &#39;rapidocr&#39; cannot read Greek" in failures and "skipped, not run" in failures
+    # Failed jobs are listed with their errors, jobs not run apart: they are not failures.
+    assert ">Failed (1)</a>" in html and ">Not run (1)</a>" in html
+    failures = html[html.index('id="failures"') : html.index('id="not-run"')]
+    assert "/data/broken.png: the file is empty (0 bytes)" in failures and "Greek" not in failures
+    not_run = html[html.index('id="not-run"') : html.index('id="run"')]
+    assert "backend &#39;rapidocr&#39; cannot read Greek" in not_run and "greek" in not_run
+    # Truncated output is marked not comparable.
     assert "not comparable" in html
     assert "aspose · none" in html
 
@@ -122,6 +127,138 @@ def test_pareto_front():
     truncated = Point("truncated", throughput=9.0, error=0.0, comparable=False)
     front = pareto_front([fast_bad, slow_good, dominated, truncated])
     assert [p.label for p in front] == ["slow", "fast"]
+
+
+# --- "CER by <tag>" charts ------------------------------------------------------------------
+
+SENTENCE = "the quick brown fox jumps over the lazy dog"
+
+
+def _tagged_run(folder: Path) -> Path:
+    """Sixteen pages whose errors grow with blur, read by two groups; one tag of each kind."""
+    blur = [0.0] * 5 + [0.12, 0.2, 0.31, 0.38, 0.45, 0.61, 0.7, 0.83, 0.9, 1.12, 1.37]
+    jobs = []
+    for index, amount in enumerate(blur):
+        text = SENTENCE[: len(SENTENCE) - round(amount * 20)]  # deletions grow with the blur
+        tags = {
+            "blur_px": amount,
+            "degrade": "none" if amount == 0 else "light" if amount < 0.5 else "heavy",
+            "source": "synthetic",  # one value: tells nothing
+            "scan_id": f"scan-{index:03d}",  # a word per page: an id, not a property
+            "dpi": 150 if index % 2 else 300,  # two values, eight pages each: a bar per value
+            "scanner": "<i>flatbed</i>" if index % 3 else "feeder & co",  # labels are text, not markup
+        }
+        if index % 4 == 0:
+            tags["columns"] = 1  # only on some pages, and always 1: tells nothing
+        for pipeline in ("none", "binarize(method=otsu)"):
+            if pipeline != "none" and index == 15:
+                jobs.append(job(f"p{index}", SENTENCE, None, pipeline=pipeline, tags=tags,
+                                error_type="ImageReadError", error_message="cannot read"))  # fmt: skip
+                continue
+            jobs.append(job(f"p{index}", SENTENCE, text, pipeline=pipeline, tags=tags))
+    return write_run(folder, jobs)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["1.0"] * 6,  # one value
+        ["a6", "a6", "a6"],  # one value
+        [f"id-{i}" for i in range(8)],  # a different word on every page
+        ["0.5"],
+    ],
+)
+def test_tags_that_tell_nothing_get_no_chart(values):
+    assert plan_bins(values) is None
+
+
+def test_continuous_tags_are_cut_into_round_ranges_with_a_bar_for_a_shared_value():
+    values = ["0.0"] * 10 + [f"{0.05 * i:.2f}" for i in range(1, 31)]  # 0.05 .. 1.5, and many zeros
+    bins = plan_bins(values)
+    assert bins is not None and bins.kind == "ranges"
+    assert bins.labels[0] == "0" and 3 <= len(bins.labels) <= 5
+    for label in bins.labels[1:]:
+        low, high = (float(x) for x in label.split("–"))
+        members = [float(v) for v, bar in bins.of_value.items() if bar == label]
+        assert members and all(low <= m <= high for m in members), label
+        assert len(f"{low:g}") <= 4 and len(f"{high:g}") <= 4  # round numbers: 0.5, not 0.4871
+    assert {bins.of_value[v] for v in values if v == "0.0"} == {"0"}
+    # Quantile ranges: no bar stands on a handful of pages while another has most of them.
+    sizes = [sum(bins.of_value[v] == label for v in values) for label in bins.labels[1:]]
+    assert max(sizes) <= 2 * min(sizes)
+
+
+def test_negative_and_skewed_values_get_readable_ranges():
+    skew = plan_bins([f"{x:.2f}" for x in (-2.98, -0.89, -0.74, -0.34, -0.24, -0.16, 0.41, 1.22, 1.81, 2.53)])
+    assert skew is not None and skew.labels[0].startswith("−3 – ")  # a real minus sign, spaced dash
+    sizes = plan_bins([str(10**i) for i in range(8)])
+    assert sizes is not None and len(sizes.labels) >= 2  # not a single linear bar from 0 to 10 million
+
+
+def test_severity_words_in_order_few_numbers_as_values_many_words_pooled():
+    severity = plan_bins(["heavy", "none", "light", "medium", "none", "heavy"])
+    assert severity is not None and severity.kind == "severity"
+    assert severity.labels == ("none", "light", "medium", "heavy")
+    dpi = plan_bins(["300", "150", "300.0", "150", "200", "200"])
+    assert dpi is not None and dpi.kind == "values" and dpi.labels == ("150", "200", "300")
+    assert dpi.of_value["300.0"] == "300"
+    jpeg = plan_bins(["null"] * 6 + ["20", "20", "40", "40"])  # null: the step was not applied
+    assert jpeg is not None and jpeg.labels == ("20", "40", "null")
+    fonts = plan_bins([f"font {i % 14}" for i in range(42)])
+    assert fonts is not None and len(fonts.labels) == 10 and fonts.labels[-1] == "other (5 values)"
+
+
+def test_breakdowns_count_pages_and_order_by_what_they_tell(tmp_path: Path):
+    run = load_run(_tagged_run(tmp_path / "run"))
+    scored = run.samples[run.samples["status"] == "ok"]
+    groups = [
+        (("tesseract", "none"), "plain", "#111"),
+        (("tesseract", "binarize(method=otsu)"), "otsu", "#222"),
+    ]
+    charts = breakdowns(scored, groups)
+    names = [chart.name for chart in charts]
+    assert names[0] == "degrade"  # severity first
+    assert set(names) == {"degrade", "blur_px", "dpi", "scanner"}  # not source, scan_id or columns
+    blur = charts[names.index("blur_px")]
+    assert blur.kind == "ranges" and blur.labels[0] == "0" and len(blur.labels) <= 5
+    assert blur.pages[0] == 5 and sum(blur.pages) == 16
+    plain, otsu = blur.series
+    assert plain.values[0] == 0.0  # unblurred pages are read perfectly
+    assert plain.values[-1] is not None and plain.values[-1] > plain.values[1] > 0  # worse with more blur
+    assert plain.pages == blur.pages
+    assert otsu.pages[-1] == blur.pages[-1] - 1  # its failed job is not scored
+    # dpi changes nothing here, blur a lot: blur comes before dpi.
+    assert names.index("blur_px") < names.index("dpi")
+
+
+def test_several_datasets_come_first(tmp_path: Path):
+    jobs = [
+        job(f"{dataset}{i}", SENTENCE, SENTENCE[: 30 + i] if dataset == "old" else SENTENCE, dataset=dataset,
+            tags={"degrade": "none" if i % 2 else "heavy"})
+        for dataset in ("old", "new")
+        for i in range(4)
+    ]  # fmt: skip
+    run = load_run(write_run(tmp_path / "run", jobs))
+    charts = breakdowns(run.samples, [(("tesseract", "none"), "t", "#111")])
+    assert [chart.name for chart in charts] == ["dataset", "degrade"]
+    assert charts[0].labels == ("new", "old") and charts[0].pages == (4, 4)
+    assert charts[0].series[0].values[0] == 0.0 and charts[0].series[0].values[1] > 0
+
+
+def test_report_shows_binned_tags_with_counts(tmp_path: Path):
+    html = write_html_report(_tagged_run(tmp_path / "run")).read_text(encoding="utf-8")
+    assert 'id="chart-by-blur_px"' in html and 'id="chart-by-degrade"' in html
+    assert 'id="chart-by-source"' not in html and 'id="chart-by-scan_id"' not in html
+    assert 'id="chart-by-columns"' not in html
+    start = html.index('id="chart-by-blur_px"')
+    chart = html[start : html.index("</figure>", start)]
+    assert re.findall(r'class="category"[^>]*>([^<]+)<', chart) == ["0", "0.1–0.4", "0.4–0.8", "0.8–1.4"]
+    assert re.findall(r">n=(\d+)<", chart) == ["5", "4", "3", "4"]
+    assert "tesseract · binarize(method=otsu) | 0: 0.00% over 5 pages" in chart
+    assert ">Failed (1)</a>" in html and "Not run" not in html
+    scanner = html[html.index('id="chart-by-scanner"') :]
+    assert "&lt;i&gt;flatbed&lt;/i&gt;" in scanner and "feeder &amp; co" in scanner
+    assert "<i>flatbed</i>" not in html
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

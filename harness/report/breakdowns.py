@@ -12,7 +12,8 @@ Not every tag is worth a chart, and not every value is worth a bar:
   severity; beyond :data:`MAX_CATEGORIES` values the rarest are pooled as "other".
 
 Every bar says how many pages it stands on. Charts come ordered by how much they tell:
-datasets first, then severity tags, then the tags whose bars differ most.
+datasets first, then severity tags, then the tags whose bars differ most (bars on a
+single page count last: one hard page alone says little).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from harness.report.run_data import SAMPLE_KEY, tag_columns
 MAX_EXACT_VALUES = 6
 #: Words beyond this many distinct values: the rarest are pooled as "other".
 MAX_CATEGORIES = 10
-#: A value gets its own bar among ranges when at least this share of pages has it.
+#: A value gets its own bar among ranges when at least this share of pages (and two) has it.
 SHARED_MINIMUM = 0.25
 #: Values that mean "not set" in a numeric tag (e.g. jpeg_quality null: no JPEG step).
 NULL_WORDS = frozenset({"null", "none", "nan", "n/a", "na", "-"})
@@ -75,16 +76,21 @@ class Breakdown:
 
     @property
     def spread(self) -> float:
-        """Mean over groups of the gap between their best and worst bar.
+        """Mean over groups of the gap between their best and worst bar."""
+        return self._spread(min_pages=0)
 
-        Bars on a single page are left out when there are others: one hard page makes a
-        large gap that says little about the property.
-        """
+    @property
+    def solid_spread(self) -> float:
+        """The spread over bars on two pages or more: one hard page alone says little."""
+        return self._spread(min_pages=2)
+
+    def _spread(self, *, min_pages: int) -> float:
         gaps = []
         for series in self.series:
-            bars = [(v, n) for v, n in zip(series.values, series.pages or (), strict=False) if v is not None]
-            solid = [v for v, n in bars if n >= 2]
-            values = solid if len(solid) > 1 else [v for v, _ in bars]
+            pages = series.pages or (0,) * len(series.values)
+            values = [
+                v for v, n in zip(series.values, pages, strict=True) if v is not None and n >= min_pages
+            ]
             if len(values) > 1:
                 gaps.append(max(values) - min(values))
         return sum(gaps) / len(gaps) if gaps else 0.0
@@ -96,20 +102,20 @@ def breakdowns(scored: pd.DataFrame, groups: Sequence[tuple[tuple[str, str], str
     ``scored`` holds the scored, comparable rows of samples.csv; ``groups`` lists
     ``((backend, pipeline), label, colour)`` in the order the report shows them.
     """
-    result = []
+    result: list[Breakdown] = []
     if scored.empty:
         return result
     if scored["dataset"].nunique() > 1:
         names = sorted(set(scored["dataset"].astype(str)))
-        bins = Bins("dataset", tuple(names), {name: name for name in names})
-        result.append(_breakdown("dataset", "dataset", bins, scored, groups))
-    tags = []
+        datasets = Bins("dataset", tuple(names), {name: name for name in names})
+        result.append(_breakdown("dataset", "dataset", datasets, scored, groups))
+    tags: list[Breakdown] = []
     for column in tag_columns(scored):
         pages = scored.drop_duplicates(list(SAMPLE_KEY))[column].astype(str).str.strip()
         bins = plan_bins([value for value in pages if value != ""])
         if bins is not None:
             tags.append(_breakdown(column, column.removeprefix("tag."), bins, scored, groups))
-    tags.sort(key=lambda b: (b.kind != "severity", -b.spread, b.name))
+    tags.sort(key=lambda b: (b.kind != "severity", -b.solid_spread, -b.spread, b.name))
     return result + tags
 
 
@@ -135,15 +141,15 @@ def _numeric_bins(values: Sequence[str], numbers: dict[str, float], others: list
     per_value = sum(value in numbers for value in values) / len(set(numbers.values()))
     if len(set(numbers.values())) <= MAX_EXACT_VALUES and per_value >= 2:
         ordered = sorted(numbers, key=lambda value: (numbers[value], value))
-        labels = list(dict.fromkeys(_format(numbers[value]) for value in ordered))
+        exact = list(dict.fromkeys(_format(numbers[value]) for value in ordered))
         mapping = {value: _format(numbers[value]) for value in ordered}
-        return Bins("values", tuple(labels + others), {**mapping, **{o: o for o in others}})
+        return Bins("values", tuple(exact + others), {**mapping, **{o: o for o in others}})
     per_page = sorted(numbers[value] for value in values if value in numbers)
     target = 4 if len(per_page) >= 12 else 3 if len(per_page) >= 6 else 2
     # A value many pages share (0: "not applied", 255: white paper) is a bar of its own;
     # the values between shared ones are cut into ranges that never straddle them.
     counts = Counter(per_page)
-    shared = sorted(n for n, count in counts.items() if count >= SHARED_MINIMUM * len(per_page))
+    shared = sorted(n for n, count in counts.items() if count >= max(2, SHARED_MINIMUM * len(per_page)))
     rest = [n for n in per_page if n not in shared]
     segments = [
         [n for n in rest if lower < n < upper]
@@ -164,8 +170,9 @@ def _numeric_bins(values: Sequence[str], numbers: dict[str, float], others: list
         if index < len(shared):
             by_number[shared[index]] = _format(shared[index])
             labels.append(by_number[shared[index]])
-    mapping = {value: by_number[number] for value, number in numbers.items()}
-    return Bins("ranges", tuple(labels + others), {**mapping, **{o: o for o in others}})
+    ranged = {value: by_number[number] for value, number in numbers.items()}
+    kind: Kind = "ranges" if set(labels) - {_format(n) for n in numbers.values()} else "values"
+    return Bins(kind, tuple(labels + others), {**ranged, **{o: o for o in others}})
 
 
 def _ranges(ordered: list[float], count: int, shared: Sequence[float]) -> list[tuple[float, float, str]]:

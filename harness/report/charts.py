@@ -187,7 +187,7 @@ def grouped_bars(
         x0 = left + c_index * band + band * 0.1
         middle = left + (c_index + 0.5) * band
         parts.append(
-            f'<text x="{middle:.1f}" y="{axis + 16}" text-anchor="middle" {_FONT}>'
+            f'<text class="category" x="{middle:.1f}" y="{axis + 16}" text-anchor="middle" {_FONT}>'
             f"{escape(_shorten(category, max(6, int(band / 7))))}<title>{escape(category)}</title></text>"
         )
         if counts is not None:

@@ -245,9 +245,8 @@ def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]
             {
                 "id": "chart-latency",
                 "title": "Latency per job",
-                "caption": "Seconds per job (load, preprocess and recognise), warm jobs only: "
-                "the first job of "
-                "each worker also starts its engine. Box: quartiles and median; whiskers: min and max.",
+                "caption": "Seconds per job (load, preprocess and recognise), warm jobs only: the first "
+                "job of each worker also starts its engine. Box: quartiles and median; whiskers: min, max.",
                 "svg": charts.latency_boxes(boxes),
             }
         )
@@ -261,21 +260,23 @@ def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]
 
 
 _BREAKDOWN_CAPTIONS = {
-    "dataset": "CER of each dataset's pages.",
-    "severity": "CER of the pages at each {name}, mildest first.",
-    "words": "CER of the pages with each {name}.",
-    "values": "CER of the pages with each {name}.",
-    "ranges": "CER of the pages in each range of {name}: cut near its quartiles, so the bars stand on "
-    "similar numbers of pages; a range includes its lower end, and a value many pages share "
-    "(such as 0) has a bar of its own.",
+    "dataset": "CER of each dataset's pages",
+    "severity": "CER of the pages at each {name}, mildest first",
+    "words": "CER of the pages with each {name}",
+    "values": "CER of the pages with each {name}",
+    "ranges": "CER of the pages in each range of {name}",
 }
 
 
 def _breakdown_figure(breakdown: Breakdown) -> dict[str, Any]:
-    caption = _BREAKDOWN_CAPTIONS[breakdown.kind].format(name=breakdown.name)
-    caption += " CER is total edits / total reference characters; n = pages per bar"
-    uneven = any(bars.pages != breakdown.pages for bars in breakdown.series)
-    caption += " (fewer for a group that did not score them all: hover a bar)." if uneven else "."
+    caption = _BREAKDOWN_CAPTIONS[breakdown.kind].format(name=breakdown.name) + "; n = pages per bar."
+    if breakdown.kind == "ranges":
+        caption += (
+            " Ranges are cut near its quantiles and include their lower end; "
+            "a value many pages share (such as 0) has a bar of its own."
+        )
+    if any(bars.pages != breakdown.pages for bars in breakdown.series):
+        caption += " Groups that did not score every page stand on fewer: hover a bar."
     return {
         "id": f"chart-by-{breakdown.name}",
         "name": breakdown.name,
@@ -287,7 +288,7 @@ def _breakdown_figure(breakdown: Breakdown) -> dict[str, Any]:
             x_title=breakdown.name,
             y_title="CER (%)",
             counts=breakdown.pages,
-        ),  # fmt: skip
+        ),
     }
 
 
