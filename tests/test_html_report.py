@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import missing_requirement
 from fixtures_runs import job, write_run
 
 from harness.report.breakdowns import breakdowns, plan_bins
@@ -265,6 +266,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    if CHROMIUM is None:
+        missing_requirement("headless Chromium is not installed (Debian package chromium)")
     flags = [
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -274,7 +277,6 @@ def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (Debian package chromium)")
 def test_report_in_chromium_sorts_draws_and_escapes(report_run: Path, tmp_path: Path):
     report = write_html_report(report_run)
     # The hash sorts the summary table on load through the same code as a click on the header.
@@ -313,7 +315,6 @@ def test_report_in_chromium_sorts_draws_and_escapes(report_run: Path, tmp_path: 
 
 @pytest.mark.browser
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (Debian package chromium)")
 def test_real_run_report_in_chromium(preprocessing_runs: tuple[Path, Path], tmp_path: Path):
     plain, _ = preprocessing_runs
     report = plain / "report.html"  # written by the runner at the end of the run
