@@ -416,18 +416,7 @@ def _label_backends(entries: list[BackendEntry], errors: list[str]) -> list[Back
             )
             continue
         seen[label] = entry.index
-        labelled.append(
-            BackendEntry(
-                index=entry.index,
-                label=label,
-                spec=entry.spec,
-                backend_class=entry.backend_class,
-                resolved_options=entry.resolved_options,
-                version=entry.version,
-                language=entry.language,
-                thresholds=entry.thresholds,
-            )
-        )
+        labelled.append(replace(entry, label=label))
     return labelled
 
 
