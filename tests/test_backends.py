@@ -9,12 +9,14 @@ import sys
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pytest
 from ocr_harness_plugins.backends.rapidocr import (
     MODEL_FILES,
     RapidOcrBackend,
     _model_dir,
     _Word,
+    drop_repeated_glyphs,
     group_into_lines,
 )
 from ocr_harness_plugins.backends.tesseract import TesseractBackend
@@ -31,6 +33,10 @@ DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 ENGLISH_LINES = ["line_en_uw3_0705_010051", "line_en_uw3_0709_010002", "line_en_uw3_1549_010041"]
 # 1678 print with accents (stored decomposed in the ground truth) and long s.
 FRENCH_LINE = "line_fr_ocr17_lafayette1678_000397"
+# UW-III lines that RapidOCR's own detection setting (shorter side enlarged to 736) splits into
+# overlapping word boxes, reading glyphs in the overlaps twice: "the e as-rolled d steel".
+SPLIT_LINE = "line_en_uw3_0033_010060"
+REPEATED_GLYPHS_LINE = "line_en_uw3_0377_010044"
 
 
 def normalise(text: str) -> str:
@@ -103,6 +109,60 @@ def test_rapidocr_reads_a_french_line_with_its_accents(rapidocr: RapidOcrBackend
     text = rapidocr.recognize(image, language="fr").text
     assert "é" in unicodedata.normalize("NFC", text)
     assert cer(truth, text) < 0.2, text
+
+
+def engine_texts(backend: RapidOcrBackend, image: Image.Image) -> list[str]:
+    """What the RapidOCR engine itself returns, box by box, before this backend assembles lines."""
+    pixels = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+    return list(backend._engine(pixels).txts)
+
+
+def test_rapidocr_reads_a_text_line_as_one_box_at_its_own_size(
+    rapidocr: RapidOcrBackend, real_dev: Path
+) -> None:
+    image, truth = image_of(real_dev, SPLIT_LINE)
+    result = rapidocr.recognize(image, language="en")
+    assert normalise(result.text) == normalise(truth)
+    # Detection sees the 956x44 line unenlarged and finds the whole line, not word pieces.
+    assert len(engine_texts(rapidocr, image)) == 1
+    config = rapidocr._engine.cfg
+    assert (config.Det.limit_type, config.Det.limit_side_len) == ("max", 2000)
+
+
+def test_rapidocr_drops_glyphs_that_overlapping_boxes_read_twice(real_dev: Path) -> None:
+    image, truth = image_of(real_dev, REPEATED_GLYPHS_LINE)
+    # RapidOCR's own detection setting still splits this line into overlapping boxes.
+    backend = RapidOcrBackend(RapidOcrBackend.Options(det_limit_type="min"), threads=1)
+    try:
+        pieces = engine_texts(backend, image)
+        result = backend.recognize(image, language="en")
+    finally:
+        backend.close()
+    assert "e east is formed" in pieces, pieces  # "the" + "e east": the e is read by both boxes
+    assert normalise(result.text) == normalise(truth)
+
+
+def glyphs(text: str, left: float, width: float = 10) -> list[tuple[str, float, float]]:
+    return [(char, left + i * width, left + (i + 1) * width) for i, char in enumerate(text)]
+
+
+def test_only_a_glyph_read_twice_at_the_same_place_is_dropped() -> None:
+    # "the" ends at x=30; the next box overlaps it and starts with the same e at the same place.
+    the = _Word("the", (0, 0, 40, 20), 0.9, glyphs("the", 0))
+    read_twice = _Word("e east", (18, 0, 90, 20), 0.9, glyphs("e", 21) + glyphs("east", 40))
+    assert [w.text for w in drop_repeated_glyphs([the, read_twice])] == ["the", "east"]
+    # Same letters at the seam, but the second e sits right of the first: both are printed.
+    The = _Word("The", (0, 0, 40, 20), 0.9, glyphs("The", 0))
+    epithet = _Word("epithet", (28, 0, 120, 20), 0.9, glyphs("epithet", 40))
+    assert [w.text for w in drop_repeated_glyphs([The, epithet])] == ["The", "epithet"]
+    # Boxes that do not overlap, or whose characters were not placed, are left alone.
+    apart = _Word("e east", (45, 0, 110, 20), 0.9, glyphs("e", 21) + glyphs("east", 60))
+    unplaced = _Word("e east", (18, 0, 90, 20), 0.9)
+    assert [w.text for w in drop_repeated_glyphs([the, apart])] == ["the", "e east"]
+    assert [w.text for w in drop_repeated_glyphs([the, unplaced])] == ["the", "e east"]
+    # A box that only repeated its neighbour disappears.
+    echo = _Word("e", (18, 0, 35, 20), 0.9, glyphs("e", 21))
+    assert [w.text for w in drop_repeated_glyphs([the, echo])] == ["the"]
 
 
 def test_rapidocr_puts_word_boxes_back_into_lines_in_reading_order(rapidocr: RapidOcrBackend) -> None:
@@ -207,14 +267,35 @@ def test_rapidocr_options_are_checked() -> None:
         RapidOcrBackend.Options(use_classifier=True)
     with pytest.raises(ValidationError):
         RapidOcrBackend.Options(text_score=1.5)
+    with pytest.raises(ValidationError):
+        RapidOcrBackend.Options(det_limit_type="auto")
+    with pytest.raises(ValidationError, match="has no effect above max_side_len 2000"):
+        RapidOcrBackend.Options(det_limit_side_len=3000)
+    assert RapidOcrBackend.Options(det_limit_side_len=3000, max_side_len=4000).detection_side_len == 3000
+
+
+def test_rapidocr_detection_limit_defaults_follow_its_type() -> None:
+    assert RapidOcrBackend.Options().detection_side_len == 2000
+    assert RapidOcrBackend.Options(max_side_len=3000).detection_side_len == 3000
+    assert RapidOcrBackend.Options(det_limit_type="min").detection_side_len == 736  # RapidOCR's own
 
 
 def test_rapidocr_options_reach_the_engine() -> None:
-    options = RapidOcrBackend.Options(use_cls=True, text_score=0.8, box_thresh=0.3)
+    options = RapidOcrBackend.Options(
+        use_cls=True,
+        text_score=0.8,
+        box_thresh=0.3,
+        det_limit_type="max",
+        det_limit_side_len=960,
+        unclip_ratio=1.4,
+        max_side_len=2400,
+    )
     backend = RapidOcrBackend(options, threads=1)
     try:
         config = backend._engine.cfg
         assert (config.Global.use_cls, config.Global.text_score, config.Det.box_thresh) == (True, 0.8, 0.3)
+        assert (config.Det.limit_type, config.Det.limit_side_len) == ("max", 960)
+        assert (config.Det.unclip_ratio, config.Global.max_side_len) == (1.4, 2400)
         assert config.Global.log_level == "error"  # RapidOCR's INFO lines stay out of the user's terminal
     finally:
         backend.close()
@@ -377,7 +458,9 @@ def test_versions_name_the_engines() -> None:
     assert "libtesseract 5." in TesseractBackend.version()
 
 
-def test_tesseract_auto_psm_reads_line_images_as_one_line(tesseract: TesseractBackend, real_dev: Path) -> None:
+def test_tesseract_auto_psm_reads_line_images_as_one_line(
+    tesseract: TesseractBackend, real_dev: Path
+) -> None:
     line = load_page(real_dev / "line_en_uw3_0033_010060.png")
     page = Image.new("L", (600, 800), 255)
     assert tesseract.recognize(line, language="en").notes["psm"] == 7
