@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.errors import DatasetError, OcrHarnessError
+from harness.hashing import file_sha256
 
 if TYPE_CHECKING:
     from harness.plugins import Registry
@@ -258,14 +259,10 @@ def dataset_fingerprint(dataset: Dataset) -> str:
 
 
 def _file_sha256(path: Path) -> str | None:
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        return file_sha256(path)
     except OSError:
         return None
-    return digest.hexdigest()
 
 
 # --- check ---------------------------------------------------------------------

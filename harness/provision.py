@@ -13,7 +13,6 @@ Used by ``Backend.provision()`` (``ocr-harness doctor --fix NAME``) and by
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import EngineNotInstalledError
+from harness.hashing import file_sha256
 
 #: The environment variable that moves the whole per-user cache.
 CACHE_ENV = "XDG_CACHE_HOME"
@@ -36,14 +36,6 @@ def user_cache_dir(*parts: str) -> Path:
     """``$XDG_CACHE_HOME/ocr-harness/<parts>`` (default ``~/.cache/ocr-harness/<parts>``); not created."""
     base = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache")
     return Path(base, "ocr-harness", *parts)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -111,7 +103,7 @@ def fetch_debian_package(package: str, source: DebianSource, workdir: Path) -> F
     if not debs_found or "SHA256" not in fields or "Version" not in fields:
         raise EngineNotInstalledError(f"apt-get reported success but no {package} .deb was found in {debs}")
     deb = debs_found[-1]
-    actual = sha256_of(deb)
+    actual = file_sha256(deb)
     # apt-get already checked this against the signed index; checking again records what we hold.
     if actual != fields["SHA256"]:
         raise EngineNotInstalledError(

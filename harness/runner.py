@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from harness.hashing import file_sha256
 from harness.store import RESULTS_FILE, ResultStore, read_results
 from harness.worker import Outcome, Task
 
@@ -133,14 +134,10 @@ def plan_jobs(suite: Suite) -> list[Job]:
 
 
 def _image_digest(path: Path) -> str:
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        return file_sha256(path)
     except OSError:
         return f"unreadable:{path}"
-    return digest.hexdigest()
 
 
 def _cannot_read(backend: BackendEntry, language: str) -> str:

@@ -13,17 +13,16 @@ and splits the line into overlapping word boxes whose overlaps get read twice.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
 from harness.backends import Availability, Backend, BackendOptions, Line, Recognition
+from harness.hashing import file_sha256
 from harness.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -184,7 +183,7 @@ class RapidOcrBackend(Backend):
         models = _model_dir()
         return {
             "models": {
-                MODEL_FILES[stage]: _sha256(models / MODEL_FILES[stage]) if models else None
+                MODEL_FILES[stage]: file_sha256(models / MODEL_FILES[stage]) if models else None
                 for stage in stages
             }
         }
@@ -408,20 +407,6 @@ def _model_dir() -> Path | None:
     if not all((models / name).is_file() for name in MODEL_FILES.values()):
         return None
     return models
-
-
-def _sha256(path: Path) -> str:
-    stat = path.stat()
-    return _sha256_cached(str(path), stat.st_size, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=32)
-def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @hookimpl

@@ -8,18 +8,17 @@ importing tesserocr, so the main process stays light.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import os
 import re
 from collections.abc import Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
 from harness.backends import Availability, Backend, BackendOptions, Line, Recognition
+from harness.hashing import file_sha256
 from harness.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -156,7 +155,7 @@ class TesseractBackend(Backend):
         # Hashes, not the folder path: the same data on another machine is the same engine.
         return {
             "traineddata": {
-                f"{data}.traineddata": _sha256(tessdata / f"{data}.traineddata")
+                f"{data}.traineddata": file_sha256(tessdata / f"{data}.traineddata")
                 for data in sorted(cls.languages().values())
             },
         }
@@ -268,20 +267,6 @@ def _effective_dpi(image: Image.Image, fallback: int) -> tuple[int, str]:
         if value >= MIN_PLAUSIBLE_DPI:
             return value, "image"
     return fallback, "assumed"
-
-
-def _sha256(path: Path) -> str:
-    stat = path.stat()
-    return _sha256_cached(str(path), stat.st_size, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=64)
-def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @hookimpl

@@ -28,13 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import EngineNotInstalledError
+from harness.hashing import file_sha256
 from harness.provision import (
     DebianSource,
     ProbeResult,
     extract_deb,
     fetch_debian_package,
     probe_in_child,
-    sha256_of,
     user_cache_dir,
 )
 
@@ -99,7 +99,7 @@ def _probe_code(root: Path) -> str:
 def _probe_key(root: Path) -> dict[str, Any]:
     return {
         "aspose": aspose_version(),
-        "libraries": {path.name: sha256_of(path) for path in library_paths(root)},
+        "libraries": {path.name: file_sha256(path) for path in library_paths(root)},
     }
 
 
@@ -170,7 +170,7 @@ def provision(root: Path | None = None) -> str:
             "version": fetched.version,
             "deb_sha256": fetched.sha256,
             "source": SOURCE.line().strip(),
-            "libraries": {path.name: sha256_of(path) for path in library_paths(new_root)},
+            "libraries": {path.name: file_sha256(path) for path in library_paths(new_root)},
         }
         (new_root / MANIFEST).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         probe = check_runtime(new_root)
