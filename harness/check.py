@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from harness.errors import ConfigError
+from harness.stats import finite_or_none
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -239,7 +240,7 @@ def _group_checks(
         if accuracy_problem:
             add(name, "fail", f"{unit} cannot be checked: {accuracy_problem}")
             continue
-        value = _number(row.get(column))
+        value = finite_or_none(row.get(column))
         if value is None:
             add(name, "fail", f"{unit} is missing from summary.csv")
             continue
@@ -248,7 +249,7 @@ def _group_checks(
         add(name, "pass" if ok else "fail",
             f"{unit} {_pct(value)}{interval} {'≤' if ok else '>'} max {_pct(limit)}")  # fmt: skip
     if limits.min_pages_per_s is not None:
-        value = _number(row.get("pages_per_s"))
+        value = finite_or_none(row.get("pages_per_s"))
         if value is None:
             add("min_pages_per_s", "fail", "pages/s is missing from summary.csv")
         else:
@@ -256,7 +257,7 @@ def _group_checks(
             add("min_pages_per_s", "pass" if ok else "fail",
                 f"{value:.3g} pages/s {'≥' if ok else '<'} min {limits.min_pages_per_s:.3g}")  # fmt: skip
     if limits.max_failed is not None:
-        failed = int(_number(row.get("failed")) or 0)
+        failed = int(finite_or_none(row.get("failed")) or 0)
         ok = failed <= limits.max_failed
         failures = str(row.get("failures") or "").strip()
         detail = f" ({failures})" if failures not in ("", "{}") else ""
@@ -330,7 +331,7 @@ def _group_checks(
                 message = f"{unit} changed {span} vs baseline, allowed {_pp(limit)}"
             add(name, "fail" if regressed else "pass", message)
             continue
-        value, base_value = _number(row.get(column)), _number(base.get(column))
+        value, base_value = finite_or_none(row.get(column)), finite_or_none(base.get(column))
         if value is None or base_value is None:
             add(name, "fail", f"{unit} is missing from summary.csv of the run or the baseline")
             continue
@@ -340,7 +341,7 @@ def _group_checks(
             f"{unit} {_pct(base_value)} → {_pct(value)} ({_pp(rise)}) vs baseline, allowed {_pp(limit)}; "
             "point estimates only: the baseline is a summary CSV without pages to pair")  # fmt: skip
     if limits.max_slowdown is not None:
-        value, base_value = _number(row.get("pages_per_s")), _number(base.get("pages_per_s"))
+        value, base_value = finite_or_none(row.get("pages_per_s")), finite_or_none(base.get("pages_per_s"))
         if not value or not base_value:
             add("max_slowdown", "fail", "pages/s is missing or zero in the run or the baseline")
         else:
@@ -363,22 +364,14 @@ def _accuracy_problem(row: Any) -> str | None:
         comparable = comparable.strip().lower() in ("true", "1")
     if not comparable:
         return "not comparable (the engine returned truncated output, e.g. an evaluation licence)"
-    scored = _number(row.get("scored"))
+    scored = finite_or_none(row.get("scored"))
     if scored is not None and scored == 0:
         return "no scored pages (every job failed or had no ground truth)"
     return None
 
 
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _interval(row: Any, column: str) -> str:
-    low, high = _number(row.get(f"{column}_low")), _number(row.get(f"{column}_high"))
+    low, high = finite_or_none(row.get(f"{column}_low")), finite_or_none(row.get(f"{column}_high"))
     return f" [{_pct(low)}, {_pct(high)}]" if low is not None and high is not None else ""
 
 

@@ -16,7 +16,6 @@ compares two pipelines or two backends within one run.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ import pandas as pd
 from harness.align import Segment, align, confusions
 from harness.errors import ConfigError
 from harness.report.run_data import RunData, group_label
-from harness.stats import PairedDiff, paired_bootstrap
+from harness.stats import PairedDiff, finite_or_none, paired_bootstrap
 
 SELECTOR_KEYS = ("backend", "pipeline")
 SAMPLE_KEY = ["dataset", "sample_id", "page"]
@@ -351,12 +350,7 @@ def _summary_value(summary: pd.DataFrame | None, group: tuple[str, str], column:
     match = summary[(summary["backend"] == group[0]) & (summary["pipeline"] == group[1])]
     if match.empty:
         return None
-    value = match.iloc[0][column]
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
+    return finite_or_none(match.iloc[0][column])
 
 
 def _ratio(errors: float, length: float) -> float:

@@ -16,9 +16,10 @@ errors, else 1.0).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -183,3 +184,12 @@ def _interval(resampled: np.ndarray, confidence: float) -> tuple[float, float]:
     tail = (1 - confidence) / 2
     low, high = np.quantile(resampled, [tail, 1 - tail])
     return float(low), float(high)
+
+
+def finite_or_none(value: Any) -> float | None:
+    """``value`` as a finite float, or None for a missing, non-numeric, NaN or infinite value."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None

@@ -28,6 +28,7 @@ import pandas as pd
 
 from harness.report.charts import Bars
 from harness.report.run_data import SAMPLE_KEY, tag_columns
+from harness.stats import finite_or_none
 
 #: Numeric tags with at most this many distinct values (two pages each on average) get a bar per value.
 MAX_EXACT_VALUES = 6
@@ -124,7 +125,7 @@ def plan_bins(values: Sequence[str]) -> Bins | None:
     distinct = set(values)
     if len(distinct) < 2:
         return None
-    numbers = {value: number for value in distinct if (number := _number(value)) is not None}
+    numbers = {value: number for value in distinct if (number := finite_or_none(value)) is not None}
     others = distinct - set(numbers)
     if len(set(numbers.values())) >= 2 and all(value.lower() in NULL_WORDS for value in others):
         bins = _numeric_bins(values, numbers, sorted(others))
@@ -252,14 +253,6 @@ def _breakdown(
 
 
 # --- numbers -------------------------------------------------------------------------
-
-
-def _number(value: str) -> float | None:
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _quantile(ordered: list[float], q: float) -> float:

@@ -23,6 +23,7 @@ from harness.align import Alignment, ClassStats, align, class_accuracy, confusio
 from harness.report import charts
 from harness.report.breakdowns import Breakdown, breakdowns
 from harness.report.run_data import RunData, group_label, load_run, tag_columns
+from harness.stats import finite_or_none
 
 #: Samples shown in the drill-down (worst first); more would make the file unwieldy.
 MAX_SAMPLES = 150
@@ -164,10 +165,10 @@ def _summary_table(run: RunData) -> dict[str, Any]:
     for index, row in frame.iterrows():
         cells = []
         for key, _, kind, _ in columns:
-            value = _float(row.get(key))
+            value = finite_or_none(row.get(key))
             interval = None
             if kind == "pct" and f"{key}_low" in frame.columns:
-                low, high = _float(row.get(f"{key}_low")), _float(row.get(f"{key}_high"))
+                low, high = finite_or_none(row.get(f"{key}_low")), finite_or_none(row.get(f"{key}_high"))
                 if low is not None and high is not None:
                     interval = (low, high)
             is_accuracy = key in _ACCURACY_COLUMNS
@@ -208,14 +209,14 @@ def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]
             if not bool(row.get("comparable", True)):
                 left_out.append(group_label(*group))  # a truncated CER would only mislead here
                 continue
-            cer = _float(row["micro_cer"])
+            cer = finite_or_none(row["micro_cer"])
             points.append(
                 charts.Point(
                     label=group_label(*group),
-                    throughput=_float(row["pages_per_s"]) or 0.0,
+                    throughput=finite_or_none(row["pages_per_s"]) or 0.0,
                     error=math.nan if cer is None else cer,
-                    error_low=_float(row.get("micro_cer_low")),
-                    error_high=_float(row.get("micro_cer_high")),
+                    error_low=finite_or_none(row.get("micro_cer_low")),
+                    error_high=finite_or_none(row.get("micro_cer_high")),
                     color=analysis.groups[group].color if group in analysis.groups else charts.color(0),
                 )
             )
@@ -334,8 +335,8 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
                 "status": row["status"],
                 "comparable": bool(row["comparable"]),
                 "truncated": bool(row.get("truncated", False)),
-                "cer": _float(row.get("cer")),
-                "wer": _float(row.get("wer")),
+                "cer": finite_or_none(row.get("cer")),
+                "wer": finite_or_none(row.get("wer")),
                 "error": f"{row.get('error_type', '')}: {row.get('error_message', '')}".strip(": "),
                 "text": row["text"],
                 "segments": analysis.alignments[index].segments if index in analysis.alignments else None,
@@ -467,12 +468,12 @@ def _meta(run: RunData) -> dict[str, Any]:
 
 
 def format_percent(value: Any, digits: int = 2) -> str:
-    number = _float(value)
+    number = finite_or_none(value)
     return "–" if number is None else f"{number * 100:.{digits}f}%"
 
 
 def format_number(value: Any) -> str:
-    number = _float(value)
+    number = finite_or_none(value)
     if number is None:
         return "–"
     if number == 0:
@@ -482,16 +483,6 @@ def format_number(value: Any) -> str:
     if abs(number) >= 10:
         return f"{number:.1f}"
     return f"{number:.3g}"
-
-
-def _float(value: Any) -> float | None:
-    if value is None or isinstance(value, str):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _json_object(value: Any) -> dict[str, Any]:
@@ -509,7 +500,7 @@ def _json_object(value: Any) -> dict[str, Any]:
 def _timestamp(value: Any) -> str:
     from datetime import UTC, datetime
 
-    number = _float(value)
+    number = finite_or_none(value)
     if number is not None:
         return datetime.fromtimestamp(number, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return str(value or "")

@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from harness.stats import finite_or_none
+
 NOT_COMPARABLE = "n/c (truncated)"
 EMPTY = "–"
 
@@ -129,7 +131,7 @@ def _best(summary: pd.DataFrame, column: str, lower: bool) -> float | None:
     values = [
         float(row[column])
         for _, row in summary.iterrows()
-        if _number(row.get(column)) is not None and (not accuracy or bool(row.get("comparable", True)))
+        if finite_or_none(row.get(column)) is not None and (not accuracy or bool(row.get("comparable", True)))
     ]
     if len(values) < 2:
         return None
@@ -143,7 +145,7 @@ def _cell(row: pd.Series, heading: str, column: str | None, best: dict[str, floa
         return f"{int(row['scored'])} / {int(row['jobs'])}"
     if column == "failed":
         return str(int(row["failed"]))
-    value = _number(row.get(column))
+    value = finite_or_none(row.get(column))
     if column.endswith(("_cer", "_wer")):
         if value is not None and not bool(row.get("comparable", True)):
             return NOT_COMPARABLE
@@ -157,7 +159,7 @@ def _cell(row: pd.Series, heading: str, column: str | None, best: dict[str, floa
         text = f"{value:.2f}"
         return f"**{text}**" if _is_best(value, best.get(column)) else text
     if column == "latency_p50_s":
-        p95 = _number(row.get("latency_p95_s"))
+        p95 = finite_or_none(row.get("latency_p95_s"))
         if value is None:
             return EMPTY
         text = f"{value:.3f}"
@@ -174,18 +176,8 @@ def _is_best(value: float, best: float | None) -> bool:
     return best is not None and math.isclose(value, best, rel_tol=1e-12, abs_tol=1e-12)
 
 
-def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, str):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _percent(value: Any) -> str:
-    number = _number(value)
+    number = finite_or_none(value)
     return EMPTY if number is None else f"{number * 100:.2f}%"
 
 
