@@ -275,28 +275,24 @@ def compare_groups(
     def column(name: str) -> Any:
         return comparable[name].astype(float).to_numpy()
 
-    result.cer = paired_bootstrap(
-        column("char_errors_a"),
-        column("char_errors_b"),
-        weights=column("ref_chars_a"),
-        weights_b=column("ref_chars_b"),
-        statistic="ratio",
-        seed=seed,
-    )
-    result.cer_a = _ratio(column("char_errors_a").sum(), column("ref_chars_a").sum())
-    result.cer_b = _ratio(column("char_errors_b").sum(), column("ref_chars_b").sum())
-    result.macro_cer = paired_bootstrap(column("cer_a"), column("cer_b"), seed=seed)
-    if {"word_errors_a", "ref_words_a"} <= set(comparable.columns):
-        result.wer = paired_bootstrap(
-            column("word_errors_a"),
-            column("word_errors_b"),
-            weights=column("ref_words_a"),
-            weights_b=column("ref_words_b"),
+    def micro(errors: str, length: str) -> tuple[PairedDiff, float, float]:
+        """The paired micro-rate difference, and each side's rate."""
+        diff = paired_bootstrap(
+            column(f"{errors}_a"),
+            column(f"{errors}_b"),
+            weights=column(f"{length}_a"),
+            weights_b=column(f"{length}_b"),
             statistic="ratio",
             seed=seed,
         )
-        result.wer_a = _ratio(column("word_errors_a").sum(), column("ref_words_a").sum())
-        result.wer_b = _ratio(column("word_errors_b").sum(), column("ref_words_b").sum())
+        rate_a = _ratio(column(f"{errors}_a").sum(), column(f"{length}_a").sum())
+        rate_b = _ratio(column(f"{errors}_b").sum(), column(f"{length}_b").sum())
+        return diff, rate_a, rate_b
+
+    result.cer, result.cer_a, result.cer_b = micro("char_errors", "ref_chars")
+    result.macro_cer = paired_bootstrap(column("cer_a"), column("cer_b"), seed=seed)
+    if {"word_errors_a", "ref_words_a"} <= set(comparable.columns):
+        result.wer, result.wer_a, result.wer_b = micro("word_errors", "ref_words")
     if not details:
         return result
 

@@ -132,7 +132,7 @@ class _Worker:
 
 
 class _WorkerDied(Exception):
-    pass
+    """The worker's pipe closed before it answered: the process is gone."""
 
 
 def _install_main_skipping() -> None:
