@@ -153,10 +153,9 @@ class RapidOcrBackend(Backend):
 
     @classmethod
     def availability(cls) -> Availability:
-        if cls.version() == "not installed":
-            return Availability(
-                False, "the Python package 'rapidocr' is not installed", "pip install rapidocr"
-            )
+        installed = super().availability()
+        if not installed.ok:
+            return installed
         if importlib.util.find_spec("onnxruntime") is None:
             return Availability(
                 False,

@@ -110,10 +110,9 @@ class TesseractBackend(Backend):
 
     @classmethod
     def availability(cls) -> Availability:
-        if cls.version() == "not installed":
-            return Availability(
-                False, "the Python package 'tesserocr' is not installed", "pip install tesserocr"
-            )
+        installed = super().availability()
+        if not installed.ok:
+            return installed
         tessdata = tessdata_dir()
         if tessdata is None:
             prefix = os.environ.get("TESSDATA_PREFIX")
