@@ -30,15 +30,15 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness.backends import DEFAULT_BACKEND, BackendSpec
 from harness.errors import (
     ConfigError,
     EngineNotInstalledError,
     OcrHarnessError,
     PluginError,
 )
-from harness.worker import BackendSpec, Outcome, Task
+from harness.worker import Outcome, Task
 
-DEFAULT_BACKEND = "rapidocr"
 #: Pages of one file are joined with a form feed, as Tesseract separates pages.
 PAGE_SEPARATOR = "\f"
 
@@ -352,7 +352,7 @@ async def extract_text(
     max_pixels: int | None = None,
     plugins: Sequence[str] = (),
 ) -> str:
-    """The text of ``path`` (pages joined with "\\f"); ``backend=None`` means "rapidocr"."""
+    """The text of ``path`` (pages joined with "\\f"); ``backend=None`` means ``DEFAULT_BACKEND``."""
     overrides = _overrides(backend, language, preprocess, backend_options, timeout, max_pixels)
     extractor = await _shared_extractor(plugins, None, overrides)
     return await extractor.extract_text(path, **overrides)

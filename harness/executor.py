@@ -19,8 +19,8 @@ ProcessExecutor
     Up to ``workers`` worker processes started with the ``spawn`` method (an
     engine that was created in, or even imported into, a process breaks in its
     forked children), lazily on first need. A worker imports only
-    harness.worker, sets its environment (``OMP_THREAD_LIMIT``,
-    ``COMPlus_EnableDiagnostics=0``, then ``env``) before any engine import,
+    harness.worker, sets its environment (what every registered backend's
+    ``Backend.worker_env(threads)`` asks for, then ``env``) before any engine import,
     and keeps one engine per BackendSpec, created on its first task and reused.
     Unlike other ``spawn`` children, workers do not re-import the parent's
     ``__main__``: they never need it, and a script without an
@@ -59,6 +59,7 @@ from multiprocessing import spawn
 from multiprocessing.connection import wait as wait_for_ready
 from typing import Any, TypeVar
 
+from harness.environment import usable_cpus
 from harness.worker import READY, Outcome, Task, WorkerState, run_task, serve
 
 T = TypeVar("T")
@@ -72,12 +73,13 @@ CLOSE_GRACE = 10.0
 
 
 def default_workers() -> int:
-    return os.cpu_count() or 1
+    """One worker per core this process may run on (affinity-aware: a container's share, not the host's)."""
+    return usable_cpus()
 
 
 def default_threads(workers: int) -> int:
-    """Each worker's fair share of the cores, at least one."""
-    return max(1, default_workers() // workers)
+    """Each worker's fair share of the usable cores, at least one."""
+    return max(1, usable_cpus() // workers)
 
 
 class Executor(ABC):
@@ -187,11 +189,7 @@ class ProcessExecutor(Executor):
             threads_per_worker if threads_per_worker is not None else default_threads(self.workers)
         )
         self.plugin_modules = tuple(plugin_modules)
-        self.env = {
-            "OMP_THREAD_LIMIT": str(self.threads_per_worker),
-            "COMPlus_EnableDiagnostics": "0",
-            **(env or {}),
-        }
+        self.env = {**_backends_worker_env(self.plugin_modules, self.threads_per_worker), **(env or {})}
         self._context: Any = multiprocessing.get_context(START_METHOD)
         self._slots = asyncio.Semaphore(self.workers)
         self._idle: list[_Worker] = []
@@ -407,6 +405,12 @@ class InlineExecutor(Executor):
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._thread, self._state.close)
         self._thread.shutdown(wait=False)
+
+
+def _backends_worker_env(plugin_modules: tuple[str, ...], threads: int) -> dict[str, str]:
+    from harness.plugins import get_registry
+
+    return get_registry(plugin_modules).worker_env(threads)
 
 
 def _in_thread(function: Callable[..., T], *args: Any) -> asyncio.Future[T]:

@@ -228,13 +228,12 @@ def default_executor_factory(suite: Suite) -> ExecutorFactory:
 
 def worker_plan(suite: Suite) -> tuple[int, int]:
     """(workers, threads per worker): one worker per usable core unless ``jobs`` says otherwise."""
-    from harness.environment import usable_cpus
+    from harness.executor import default_threads, default_workers
 
-    cpus = usable_cpus()
     if suite.run.serial:
-        return 1, cpus
-    workers = suite.run.jobs or cpus
-    return workers, max(1, cpus // workers)
+        return 1, default_threads(1)
+    workers = suite.run.jobs or default_workers()
+    return workers, default_threads(workers)
 
 
 async def execute(

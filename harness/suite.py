@@ -32,11 +32,11 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness.backends import DEFAULT_BACKEND, BackendSpec
 from harness.check import CheckConfig, Thresholds  # the gate's own schemas: "5%" reads the same everywhere
 from harness.errors import ConfigError, OcrHarnessError
 from harness.metrics import Normalisation, resolve_profile
 from harness.pipeline import EMPTY_PIPELINE, _parse_value, build_pipeline, parse_pipeline
-from harness.worker import BackendSpec
 
 if typing.TYPE_CHECKING:
     from harness.datasets import Dataset
@@ -202,7 +202,7 @@ def suite_from_args(
 ) -> Suite:
     """The suite an ad hoc ``ocr-harness run DATASET --backend ...`` describes."""
     errors: list[str] = []
-    backend_names = list(backends) or ["rapidocr"]
+    backend_names = list(backends) or [DEFAULT_BACKEND]
     backend_tables: list[dict[str, Any]] = [{"name": backend, "options": {}} for backend in backend_names]
     for raw in options:
         key, sep, value = raw.partition("=")

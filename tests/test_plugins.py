@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 from ocr_harness_plugins.backends.tesseract import TesseractBackend
 
+from harness.backends import BackendSpec
 from harness.pipeline import build_pipeline
 from harness.plugins import DISABLE_ENV, PLUGINS_ENV, clear_registry_cache, get_registry
-from harness.worker import BackendSpec, Task, WorkerState, run_task
+from harness.worker import Task, WorkerState, run_task
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "plugin-example"

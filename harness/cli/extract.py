@@ -23,7 +23,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "(pages of a multi-page file are separated by a form feed).",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, TIFF, JPEG, ...)")
-    parser.add_argument("--backend", default="rapidocr", help="OCR backend (default: rapidocr)")
+    parser.add_argument("--backend", default=None, help="OCR backend (default: rapidocr)")
     parser.add_argument("--language", default="en", metavar="CODE", help="ISO 639-1 code (default: en)")
     parser.add_argument(
         "--preprocess",
@@ -98,10 +98,11 @@ async def _extract(args: argparse.Namespace) -> list[tuple[str, list[str], Any]]
     import asyncio
 
     from harness.api import Extractor
+    from harness.backends import DEFAULT_BACKEND
     from harness.errors import OcrHarnessError
 
     extractor = Extractor(
-        backend=args.backend,
+        backend=args.backend or DEFAULT_BACKEND,
         language=args.language,
         preprocess=args.preprocess,
         concurrency=args.jobs,

@@ -138,6 +138,11 @@ class AsposeBackend(Backend):
         return runtime.provision()
 
     @classmethod
+    def worker_env(cls, threads: int) -> Mapping[str, str]:
+        # Without it every .NET process leaves debug pipes in the temp folder.
+        return {"COMPlus_EnableDiagnostics": runtime.DOTNET_ENV["COMPlus_EnableDiagnostics"]}
+
+    @classmethod
     def languages(cls) -> Mapping[str, str]:
         return dict(_LANGUAGES)
 

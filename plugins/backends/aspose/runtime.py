@@ -29,7 +29,8 @@ from typing import Any
 
 from harness.errors import EngineNotInstalledError
 from harness.hashing import file_sha256
-from harness.provision import (
+
+from .provision import (
     DebianSource,
     ProbeResult,
     extract_deb,

@@ -1,0 +1,42 @@
+"""Test plugin: backend "thread-env", a third-party engine with its own thread variable.
+
+Its ``worker_env`` asks for ``FAKE_ENGINE_THREADS`` as Tesseract asks for
+``OMP_THREAD_LIMIT``; the engine reads the variable once, when it is created (as a
+native library reads it when it loads), and returns what it saw as its text.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from harness.backends import LANGUAGES, Backend, BackendOptions, Recognition
+from harness.hookspecs import hookimpl
+
+THREAD_VARIABLE = "FAKE_ENGINE_THREADS"
+
+
+class ThreadEnvBackend(Backend):
+    name = "thread-env"
+    description = "Returns the thread variable its worker had when the engine was created (for tests)."
+
+    @classmethod
+    def worker_env(cls, threads: int) -> Mapping[str, str]:
+        return {THREAD_VARIABLE: str(threads)}
+
+    @classmethod
+    def languages(cls) -> Mapping[str, str]:
+        return {code: code for code in LANGUAGES}
+
+    def __init__(self, options: BackendOptions | None = None, *, threads: int = 1) -> None:
+        super().__init__(options, threads=threads)
+        self.seen_at_load = os.environ.get(THREAD_VARIABLE, "unset")
+
+    def recognize(self, image: Any, *, language: str) -> Recognition:
+        return Recognition(text=self.seen_at_load, notes={"pid": os.getpid()})
+
+
+@hookimpl
+def register_backends(register):
+    register(ThreadEnvBackend)
