@@ -28,16 +28,19 @@ import os
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.backends import DEFAULT_BACKEND, BackendSpec
+from harness import DEFAULT_BACKEND
 from harness.errors import (
     ConfigError,
     EngineNotInstalledError,
     OcrHarnessError,
     PluginError,
 )
-from harness.worker import Outcome, Task
+
+if TYPE_CHECKING:  # at run time they load pydantic: imported where used, so `import harness` stays light
+    from harness.backends import BackendSpec
+    from harness.worker import Outcome
 
 #: Pages of one file are joined with a form feed, as Tesseract separates pages.
 PAGE_SEPARATOR = "\f"
@@ -155,6 +158,8 @@ class Extractor:
     async def _outcomes(self, path: PathLike, settings: _Settings) -> list[Outcome]:
         if self._closed:
             raise RuntimeError("this Extractor is closed")
+        from harness.worker import Task
+
         image = os.fspath(path)
         pages = await asyncio.to_thread(_count_pages, image, settings.max_pixels)
         executor = self._get_executor()
@@ -225,8 +230,10 @@ def _validate(
     """Check a configuration in the main process, raising the ConfigError a user can act on."""
     from pydantic import ValidationError
 
+    from harness.backends import BackendSpec
     from harness.pipeline import build_pipeline, describe_params, parse_pipeline
     from harness.plugins import get_registry
+    from harness.validation import describe_errors
 
     registry = get_registry(plugins)
     backend_class = registry.backend(backend)
@@ -239,10 +246,7 @@ def _validate(
     try:
         options = backend_class.Options(**dict(backend_options))
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'value'}: {item['msg']}"
-            for item in error.errors()
-        )
+        problems = describe_errors(error, backend_class.Options)
         raise ConfigError(
             f"bad option for backend {backend!r}: {problems}",
             fix=f"valid options: {describe_params(backend_class.Options)}",

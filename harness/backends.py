@@ -16,13 +16,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from harness import DEFAULT_BACKEND as DEFAULT_BACKEND  # defined in the package root: light to import
 from harness.errors import UnsupportedLanguageError
 
 if TYPE_CHECKING:
     from PIL import Image
-
-#: The backend used when none is named (API, ``extract``, ad hoc ``run``, the pytest fixture).
-DEFAULT_BACKEND = "rapidocr"
 
 #: The common language vocabulary: ISO 639-1 codes. Backends map these to their own.
 LANGUAGES: Mapping[str, str] = {
