@@ -97,7 +97,7 @@ class Extractor:
         self._validated: dict[str, _Settings] = {}
         self._executor: Any = None  # a ProcessExecutor, created on first use
         self._closed = False
-        _check_plugins(self.plugins)
+        _validate_plugins(self.plugins)
         self._settings({})  # fail fast: a bad configuration raises here, before any OCR
 
     async def __aenter__(self) -> Extractor:
@@ -197,7 +197,7 @@ class Extractor:
         merged = {**self._defaults, **{k: v for k, v in overrides.items() if v is not None}}
         key = json.dumps(merged, sort_keys=True, default=str)
         if key not in self._validated:
-            self._validated[key] = _validate(self.plugins, **merged)
+            self._validated[key] = _validate_settings(self.plugins, **merged)
         return self._validated[key]
 
 
@@ -208,7 +208,7 @@ def _count_pages(image: str, max_pixels: int | None) -> int:
     return count_pages(image, max_pixels=max_pixels)
 
 
-def _check_plugins(plugins: tuple[str, ...]) -> None:
+def _validate_plugins(plugins: tuple[str, ...]) -> None:
     from harness.plugins import get_registry
 
     failed = [failure for failure in get_registry(plugins).failures if failure.plugin in plugins]
@@ -217,7 +217,7 @@ def _check_plugins(plugins: tuple[str, ...]) -> None:
         raise PluginError(f"plugin module(s) could not be loaded: {details}")
 
 
-def _validate(
+def _validate_settings(
     plugins: tuple[str, ...],
     *,
     backend: str,

@@ -60,6 +60,7 @@ from multiprocessing.connection import wait as wait_for_ready
 from typing import Any, TypeVar
 
 from harness.environment import usable_cpus
+from harness.errors import EngineCrashedError, EngineError, JobTimeoutError, OcrHarnessError
 from harness.worker import READY, Outcome, Task, WorkerState, run_task, serve
 
 T = TypeVar("T")
@@ -218,7 +219,7 @@ class ProcessExecutor(Executor):
             worker = self._idle_worker() or self._launch()
         except _WorkerDied as error:
             self._slots.release()
-            return _failure(0, "EngineCrashedError", f"{_where(task)}: {error}")
+            return _failure(0, EngineCrashedError, f"{_where(task)}: {error}")
         except BaseException:
             self._slots.release()
             raise
@@ -283,24 +284,24 @@ class ProcessExecutor(Executor):
                 worker.conn.send(task)
             except OSError:  # it died just before the task reached it
                 self._discard(worker)
-                return _failure(worker.pid, "EngineCrashedError", self._death_message(task, worker)), None
+                return _failure(worker.pid, EngineCrashedError, self._death_message(task, worker)), None
             ready = wait_for_ready([worker.conn, worker.process.sentinel], timeout)
             if not ready:
                 self._discard(worker)
-                return _failure(worker.pid, "JobTimeoutError", _timeout_message(task, timeout)), None
+                return _failure(worker.pid, JobTimeoutError, _timeout_message(task, timeout)), None
             if worker.conn in ready:
                 try:
                     return worker.conn.recv(), worker
                 except (EOFError, OSError):
                     pass
             self._discard(worker)
-            return _failure(worker.pid, "EngineCrashedError", self._death_message(task, worker)), None
+            return _failure(worker.pid, EngineCrashedError, self._death_message(task, worker)), None
         except _WorkerDied as error:
-            return _failure(worker.pid, "EngineCrashedError", f"{_where(task)}: {error}"), None
+            return _failure(worker.pid, EngineCrashedError, f"{_where(task)}: {error}"), None
         except Exception as error:  # e.g. a task that cannot be pickled: this task fails, nothing else
             self._discard(worker)
             message = f"{_where(task)}: could not run the task: {type(error).__name__}: {error}"
-            return _failure(0, "EngineError", message), None
+            return _failure(0, EngineError, message), None
 
     def _wait_until_ready(self, worker: _Worker) -> None:
         ready = wait_for_ready([worker.conn, worker.process.sentinel], STARTUP_TIMEOUT)
@@ -451,5 +452,5 @@ def _timeout_message(task: Task, timeout: float | None) -> str:
     )
 
 
-def _failure(pid: int, error_type: str, message: str) -> Outcome:
-    return Outcome(error_type=error_type, error_message=message, worker_pid=pid)
+def _failure(pid: int, error: type[OcrHarnessError], message: str) -> Outcome:
+    return Outcome(error_type=error.__name__, error_message=message, worker_pid=pid)

@@ -242,21 +242,21 @@ def build_suite(
         except ConfigError as error:
             errors.append(f"metrics.normalisation: {error}")
 
-    datasets = _check_datasets(raw_datasets, base_dir, registry, errors)
-    backends = _check_backends(raw_backends, registry, errors)
+    datasets = _validate_datasets(raw_datasets, base_dir, registry, errors)
+    backends = _validate_backends(raw_backends, registry, errors)
     for entry in datasets:
         if entry.config.language is None:
             continue
         index = datasets.index(entry)
         for backend in backends:
             if backend.language is None:
-                _check_language(backend, entry.config.language, f"datasets[{index}].language", errors)
+                _validate_language(backend, entry.config.language, f"datasets[{index}].language", errors)
 
     raw_pipelines = data.get("pipelines")
     raw_grid = data.get("grid")
     pipeline_list = list(top.pipelines) if top else _list_of_str(raw_pipelines)
     grid = dict(top.grid) if top else (dict(raw_grid) if isinstance(raw_grid, dict) else {})
-    pipelines = _check_pipelines(pipeline_list, grid, registry, errors)
+    pipelines = _validate_pipelines(pipeline_list, grid, registry, errors)
     if top is not None and top.check is not None:
         validate(CheckConfig, top.check, "check", errors)  # a typo fails here, before any OCR
 
@@ -280,7 +280,7 @@ def build_suite(
 # --- sections ----------------------------------------------------------------------
 
 
-def _check_datasets(
+def _validate_datasets(
     raw: list[Any], base_dir: Path, registry: Registry, errors: list[str]
 ) -> list[DatasetEntry]:
     from harness.datasets import dataset_fingerprint, load_dataset
@@ -331,7 +331,7 @@ def _check_datasets(
     return entries
 
 
-def _check_backends(raw: list[Any], registry: Registry, errors: list[str]) -> list[BackendEntry]:
+def _validate_backends(raw: list[Any], registry: Registry, errors: list[str]) -> list[BackendEntry]:
     entries = []
     for index, item in enumerate(raw):
         where = f"backends[{index}]"
@@ -363,7 +363,7 @@ def _check_backends(raw: list[Any], registry: Registry, errors: list[str]) -> li
         except TypeError as error:
             options_ok = False
             errors.append(f"{where}.options: {error}")
-        if config.language is not None and not _check_language(
+        if config.language is not None and not _validate_language(
             backend_class, config.language, f"{where}.language", errors
         ):
             options_ok = False
@@ -408,7 +408,7 @@ def _label_backends(entries: list[BackendEntry], errors: list[str]) -> list[Back
     return labelled
 
 
-def _check_language(backend: Any, language: str, where: str, errors: list[str]) -> bool:
+def _validate_language(backend: Any, language: str, where: str, errors: list[str]) -> bool:
     backend_class = backend.backend_class if isinstance(backend, BackendEntry) else backend
     try:
         backend_class.engine_language(language)
@@ -418,7 +418,7 @@ def _check_language(backend: Any, language: str, where: str, errors: list[str]) 
     return True
 
 
-def _check_pipelines(
+def _validate_pipelines(
     pipelines: list[str], grid: dict[str, list[Any]], registry: Registry, errors: list[str]
 ) -> list[str]:
     steps = registry.steps()

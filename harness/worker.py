@@ -145,7 +145,7 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
         outcome.error_type = type(error).__name__
         outcome.error_message = str(error)
     except Exception as error:  # an engine's own exception: data for this row, not a crash
-        outcome.error_type = "EngineError"
+        outcome.error_type = EngineError.__name__
         outcome.error_message = f"{task.image}: {stage} failed: {type(error).__name__}: {error}"
     outcome.cpu_seconds = time.process_time() - cpu_start
     outcome.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -184,7 +184,7 @@ def serve(
             except Exception as error:  # an engine put something unpicklable in notes or lines
                 conn.send(
                     Outcome(
-                        error_type="EngineError",
+                        error_type=EngineError.__name__,
                         error_message=f"{task.image}: the result could not be sent back ({error})",
                         worker_pid=os.getpid(),
                     )

@@ -128,7 +128,7 @@ class AsposeBackend(Backend):
                 False, f"the Python package {runtime.DISTRIBUTION!r} is not installed", runtime.INSTALL_FIX
             )
         root = runtime.runtime_dir()
-        probe = runtime.check_runtime(root)
+        probe = runtime.probe_runtime(root)
         if not probe.ok:
             return Availability(False, probe.detail, runtime.PROVISION_FIX)
         return Availability(True)
@@ -166,7 +166,7 @@ class AsposeBackend(Backend):
         root = runtime.runtime_dir()
         # Trust the libraries only once a child process has started .NET with them: a bad
         # one would abort this process instead of raising.
-        probe = runtime.check_runtime(root)
+        probe = runtime.probe_runtime(root)
         if not probe.ok:
             raise EngineNotInstalledError(
                 f"Aspose.OCR cannot start here: {probe.detail}", fix=runtime.PROVISION_FIX
