@@ -176,7 +176,7 @@ class AsposeBackend(Backend):
         from aspose.ocr.models.preprocessingfilters import PreprocessingFilter
 
         self._ocr = ocr
-        self._licensed = _apply_license(ocr, licence)
+        self._licensed = _apply_licence(ocr, licence)
         # Aspose's onnxruntime otherwise takes 8 threads per process whatever the core count.
         ocr.OnnxRuntimeSessionOptions.set_intra_op_num_threads(self.threads)
         self._api = ocr.AsposeOcr()
@@ -265,7 +265,7 @@ class AsposeBackend(Backend):
             api.free_resources()
 
 
-def _apply_license(ocr: Any, path: Path | None) -> bool:
+def _apply_licence(ocr: Any, path: Path | None) -> bool:
     if path is None:
         return False
     licence = ocr.License()
