@@ -8,23 +8,27 @@ Values are read as in pipeline notation (:func:`parse_value`), so
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
+
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
 OPTION_FORM = "BACKEND.KEY=VALUE, or KEY=VALUE with one backend (e.g. tesseract.psm=6)"
 
 
 def parse_value(raw: str) -> Any:
-    """A written value: true/false (any case), a whole number, a decimal, else text without its quotes."""
+    """A written value: true/false (any case), a number as JSON writes one, else text without its quotes.
+
+    Digits with a leading zero stay text: ``allowed_symbols=0123456789`` means those characters.
+    """
     raw = raw.strip()
     lowered = raw.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
-    for cast in (int, float):
-        try:
-            return cast(raw)
-        except ValueError:
-            pass
+    number = _NUMBER.fullmatch(raw)
+    if number:
+        return float(raw) if number.group(1) or number.group(2) else int(raw)
     return raw.strip("'\"")
 
 
