@@ -9,10 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-#: The backend used when none is named (API, ``extract``, ad hoc ``run``, the pytest fixture).
-DEFAULT_BACKEND = "rapidocr"
 
-__all__ = ["__version__", "DEFAULT_BACKEND", "extract_text", "extract_pages", "extract_many", "Extractor"]
+__all__ = ["__version__", "extract_text", "extract_pages", "extract_many", "Extractor"]
 
 
 def __getattr__(name: str) -> Any:

@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harness import DEFAULT_BACKEND
+from harness.defaults import DEFAULT_BACKEND
 from harness.errors import (
     ConfigError,
     EngineNotInstalledError,

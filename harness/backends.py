@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from harness import DEFAULT_BACKEND as DEFAULT_BACKEND  # defined in the package root: light to import
 from harness.errors import UnsupportedLanguageError
 
 if TYPE_CHECKING:

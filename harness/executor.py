@@ -59,7 +59,7 @@ from multiprocessing import spawn
 from multiprocessing.connection import wait as wait_for_ready
 from typing import Any, TypeVar
 
-from harness.environment import usable_cpus
+from harness.defaults import usable_cpus
 from harness.errors import EngineCrashedError, EngineError, JobTimeoutError, OcrHarnessError
 from harness.worker import READY, Outcome, Task, WorkerState, run_task, serve
 

@@ -196,7 +196,7 @@ def _run(
     serial: bool,
     plugins: Sequence[str],
 ) -> RunResult:
-    from harness import DEFAULT_BACKEND
+    from harness.defaults import DEFAULT_BACKEND
     from harness.plugins import get_registry
     from harness.report.run_data import load_run
     from harness.runner import run_suite

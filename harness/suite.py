@@ -29,9 +29,9 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness import DEFAULT_BACKEND
 from harness.backends import BackendSpec
 from harness.check import CheckConfig, Thresholds  # the gate's own schemas: "5%" reads the same everywhere
+from harness.defaults import DEFAULT_BACKEND
 from harness.errors import ConfigError, OcrHarnessError
 from harness.metrics import Normalisation, resolve_profile
 from harness.options import parse_option_flags

@@ -16,7 +16,7 @@ FILE_HEADER = "==> {} <=="
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    from harness import DEFAULT_BACKEND
+    from harness.defaults import DEFAULT_BACKEND
 
     parser = subparsers.add_parser(
         "extract",

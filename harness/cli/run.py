@@ -16,7 +16,7 @@ from typing import Any
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    from harness import DEFAULT_BACKEND
+    from harness.defaults import DEFAULT_BACKEND
 
     parser = subparsers.add_parser(
         "run",
