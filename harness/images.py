@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from harness.errors import ImageReadError
+from harness.wording import plural
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -45,7 +46,7 @@ def load_page(path: str | os.PathLike[str], page: int = 0, *, max_pixels: int | 
     with _open(path, max_pixels) as image:
         pages = getattr(image, "n_frames", 1)
         if not 0 <= page < pages:
-            raise ImageReadError(f"{path}: has {pages} page(s), there is no page {page + 1}")
+            raise ImageReadError(f"{path}: has {plural(pages, 'page')}, there is no page {page + 1}")
         try:
             image.seek(page)
             dpi = image.info.get("dpi")

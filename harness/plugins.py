@@ -25,12 +25,18 @@ import pluggy
 
 from harness import hookspecs
 from harness.errors import PluginError, UnknownBackendError
+from harness.validation import suggest
 
 T = TypeVar("T")
 
 ENTRY_POINT_GROUP = "ocr_harness"
 PLUGINS_ENV = "OCR_HARNESS_PLUGINS"
 DISABLE_ENV = "OCR_HARNESS_DISABLE_PLUGINS"
+#: What to do about a backend that is not registered: said wherever one is named.
+LOAD_PLUGIN_HINT = (
+    "a backend from your own module is loaded with --plugin MODULE (or OCR_HARNESS_PLUGINS); "
+    f"an installed package registers it through the {ENTRY_POINT_GROUP!r} entry-point group"
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +73,8 @@ class Registry:
             broken = [f.plugin for f in self.failures]
             hint = f"; plugins that failed to load: {', '.join(broken)}" if broken else ""
             raise UnknownBackendError(
-                f"unknown backend {name!r}; registered backends: {known}{hint}",
-                fix="run 'ocr-harness plugins' to see every backend and whether it is available",
+                f"unknown backend {name!r}{suggest(name, self.backends)}; registered backends: {known}{hint}",
+                fix=f"{LOAD_PLUGIN_HINT}; 'ocr-harness plugins' lists every backend and whether it is available",
             )
         return self.backends[name].obj
 

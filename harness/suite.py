@@ -36,6 +36,7 @@ from harness.errors import ConfigError, OcrHarnessError
 from harness.metrics import Normalisation, resolve_profile
 from harness.options import parse_option_flags
 from harness.pipeline import EMPTY_PIPELINE, build_pipeline, expand_grid, parse_pipeline
+from harness.plugins import LOAD_PLUGIN_HINT
 from harness.validation import error_list, format_errors, suggest, validate, validate_section
 
 if typing.TYPE_CHECKING:
@@ -342,7 +343,7 @@ def _validate_backends(raw: list[Any], registry: Registry, errors: list[str]) ->
             known = sorted(registry.backends)
             errors.append(
                 f"{where}.name: unknown backend {config.name!r}{suggest(config.name, known)}; "
-                f"registered backends: {', '.join(known) or 'none'}"
+                f"registered backends: {', '.join(known) or 'none'}; {LOAD_PLUGIN_HINT}"
             )
             continue
         backend_class = registry.backend(config.name)

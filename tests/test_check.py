@@ -62,12 +62,25 @@ def test_junit_xml_has_one_testcase_per_check(tmp_path, capsys):
     root = ET.parse(report).getroot()
     suite = root.find("testsuite")
     cases = suite.findall("testcase")
-    assert [case.get("name") for case in cases] == ["max_cer", "max_wer", "min_pages_per_s"]
+    assert [case.get("name") for case in cases] == [
+        "tesseract · none · max_cer",
+        "tesseract · none · max_wer",
+        "tesseract · none · min_pages_per_s",
+    ]
     assert suite.get("tests") == "3" and suite.get("failures") == "2"
-    failures = {case.get("name"): case.find("failure") for case in cases}
+    failures = {case.get("name").rpartition(" · ")[2]: case.find("failure") for case in cases}
     assert failures["max_wer"] is None
     assert "CER 2.93%" in failures["max_cer"].get("message")
-    assert cases[0].get("classname") == "tesseract.none"
+    # CI viewers split classnames at dots into packages: one plain identifier per suite.
+    assert {case.get("classname") for case in cases} == {"ocr_harness.test-suite"}
+
+
+def test_junit_classname_is_a_plain_identifier_for_any_suite_name():
+    from harness.junit import junit_classname
+
+    assert junit_classname("ci") == "ocr_harness.ci"
+    assert junit_classname("grid v2.1 (binarize[otsu])") == "ocr_harness.grid_v2_1_binarize_otsu"
+    assert junit_classname(None) == "ocr_harness.run"
 
 
 def test_truncated_output_fails_accuracy_checks_clearly(tmp_path, capsys):
@@ -158,7 +171,7 @@ def test_baseline_checks_without_a_baseline_are_skipped_visibly(tmp_path, capsys
     assert "1 skipped" in out
     report = tmp_path / "junit.xml"
     _check(run, "--junit", report)
-    assert ET.parse(report).getroot().find("testsuite/testcase[@name='max_cer_increase']/skipped") is not None
+    assert ET.parse(report).getroot().find("testsuite/testcase[@name='tesseract · none · max_cer_increase']/skipped") is not None
 
 
 def test_suite_check_table_is_validated_before_any_ocr(tmp_path, real_dev):

@@ -258,7 +258,7 @@ def test_multipage_tiff_with_the_wrong_number_of_ground_truth_pages_is_a_problem
     (tmp_path / "scan.gt.txt").write_text("one\n\ftwo\n", encoding="utf-8")
     samples = load_dataset(tmp_path).samples
     assert len(samples) == 3
-    assert all("2 page(s)" in s.problem and "3 pages" in s.problem for s in samples)
+    assert all("2 pages" in s.problem and "3 pages" in s.problem for s in samples)
     assert all(s.problem_file == tmp_path / "scan.gt.txt" for s in samples)
 
 

@@ -99,7 +99,7 @@ def test_check_human_output_names_each_file_and_the_verdict(
         "badtags.tags.json",
     ):
         assert any(line.startswith("error: ") and name in line for line in out.splitlines()), name
-    assert out.splitlines()[-1].startswith("FAILED: broken (folder, 11 samples): 6 error(s), 2 warning(s)")
+    assert out.splitlines()[-1].startswith("FAILED: broken (folder, 11 samples): 6 errors, 2 warnings")
 
 
 def test_check_manifest_missing_image_and_outside_root(

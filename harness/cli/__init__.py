@@ -4,6 +4,7 @@ Subcommand modules import only the standard library at module level, so
 ``ocr-harness --help`` stays fast and never loads engines, pandas or onnxruntime.
 Each subcommand module (any module here whose name does not start with ``_``)
 has ``add_parser(subparsers) -> ArgumentParser`` and ``run(args) -> int``.
+Global options (``--plugin``) are accepted before or after the subcommand.
 """
 
 from __future__ import annotations
@@ -23,28 +24,48 @@ def build_parser() -> argparse.ArgumentParser:
         description="Benchmark OCR engines and preprocessing on labelled scans.",
     )
     parser.add_argument("--version", action="version", version=f"ocr-harness {__version__}")
-    parser.add_argument(
-        "--plugin",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="load a plugin module (repeatable); OCR_HARNESS_PLUGINS works too",
-    )
+    _add_global_options(parser, dest="plugin")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"harness.cli.{info.name}")
         sub = module.add_parser(subparsers)
+        # A subparser's defaults overwrite the main parser's values, so options given
+        # after the subcommand go to their own attribute and are joined in parse_args().
+        _add_global_options(sub, dest=_AFTER_COMMAND)
         sub.set_defaults(handler=module.run)
     return parser
+
+
+_AFTER_COMMAND = "plugin_after_command"
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, dest: str) -> None:
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        dest=dest,
+        metavar="MODULE",
+        help="load a plugin module (repeatable, anywhere on the line); OCR_HARNESS_PLUGINS works too",
+    )
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line, with global options from before and after the subcommand joined."""
+    args = parser.parse_args(argv)
+    args.plugin = [*args.plugin, *getattr(args, _AFTER_COMMAND, [])]
+    if hasattr(args, _AFTER_COMMAND):
+        delattr(args, _AFTER_COMMAND)
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from harness.errors import OcrHarnessError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2

@@ -14,8 +14,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description=(
             "Check a run folder against thresholds: from these options, the suite's backend thresholds and "
             "its [check] table (in that order of precedence). Rates take fractions, percentages or "
-            "percentage points: 0.05, 5%%, 0.5pp. An accuracy regression against a baseline run counts only "
-            "when its paired 95%% interval excludes zero. Exit 0: all passed; 1: a check failed."
+            "percentage points: 0.05, 5%, 0.5pp. An accuracy regression against a baseline run counts only "
+            "when its paired 95% interval excludes zero. Exit 0: all passed; 1: a check failed."
         ),
     )
     parser.add_argument("run", type=Path, metavar="RUN", help="run folder (e.g. reports/latest)")
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     results = run_checks(run_data, cli=cli, baseline=baseline, backends=args.backend)
     print(format_results(results))
     if args.junit:
-        write_junit(results, args.junit)
+        write_junit(results, args.junit, suite=run_data.info.get("suite"))
         print(f"wrote {args.junit}", file=sys.stderr)
     return 1 if any(result.status == "fail" for result in results) else 0
 

@@ -14,7 +14,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "compare",
         help="compare runs (or two groups of one run) with paired confidence intervals",
         description=(
-            "Compare run folders per backend x pipeline: CER/WER differences with 95%% paired bootstrap "
+            "Compare run folders per backend x pipeline: CER/WER differences with 95% paired bootstrap "
             "intervals over the pages both scored, throughput ratio, the pages that changed most, and the "
             "character confusions fixed and introduced. With more than two runs, each is compared with the "
             "first. With one run, --a and --b pick the two sides, e.g. "

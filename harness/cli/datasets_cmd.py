@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness.wording import plural
+
 SYNTH_LANGUAGES = ("en", "fr", "vi", "de", "es")
 DEGRADE_CHOICES = ("none", "light", "medium", "heavy", "mixed")
 PAGE_SIZES = ("a4", "a5", "a6")
@@ -144,8 +146,8 @@ def _audit(dataset: Any, args: argparse.Namespace) -> int:
             print(f"{problem.severity}: {problem.message}")
         verdict = "FAILED" if failed else "ok"
         print(
-            f"{verdict}: {dataset.name} ({dataset.format}, {len(dataset.samples)} samples): "
-            f"{errors} error(s), {warnings} warning(s)"
+            f"{verdict}: {dataset.name} ({dataset.format}, {plural(len(dataset.samples), 'sample')}): "
+            f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
         )
     return 1 if failed else 0
 
@@ -168,13 +170,13 @@ def _info(dataset: Any, args: argparse.Namespace) -> int:
         ("dataset", f"{facts['name']} ({facts['format']}) at {facts['root']}"),
         (
             "samples",
-            f"{facts['samples']} from {facts['image_files']} image file(s); "
+            f"{facts['samples']} from {plural(facts['image_files'], 'image file')}; "
             f"{facts['with_ground_truth']} with ground truth, {facts['with_problems']} with problems",
         ),
         ("languages", languages),
         (
             "characters",
-            f"{facts['characters']:,} in {facts['ground_truth_lines']:,} lines; "
+            f"{facts['characters']:,} in {plural(facts['ground_truth_lines'], 'line')}; "
             f"{facts['distinct_characters']} distinct",
         ),
         ("non-ASCII", facts["non_ascii_characters"] or "none"),
@@ -183,9 +185,9 @@ def _info(dataset: Any, args: argparse.Namespace) -> int:
         ("dpi", f"{spread(facts['dpi'])}; {facts['dpi']['missing']} without DPI"),
     ]
     if facts["unreadable_images"]:
-        rows.append(("unreadable", f"{facts['unreadable_images']} image(s); run 'datasets check'"))
+        rows.append(("unreadable", f"{plural(facts['unreadable_images'], 'image')}; run 'datasets check'"))
     if facts["tags"]:
-        rows.append(("tags", ", ".join(f"{name} ({count} values)" for name, count in facts["tags"].items())))
+        rows.append(("tags", ", ".join(f"{name} ({plural(count, 'value')})" for name, count in facts["tags"].items())))
     for key in ("description", "licence"):
         if facts["metadata"].get(key):
             rows.append((key, str(facts["metadata"][key])))
@@ -219,7 +221,8 @@ def _synth(args: argparse.Namespace) -> int:
     )
     written = generate(args.out, options, out_as_given=str(args.out))
     print(
-        f"wrote {len(written)} samples ({args.pages} pages, {args.lines} lines) to {args.out}",
+        f"wrote {plural(len(written), 'sample')} ({plural(args.pages, 'page')}, {plural(args.lines, 'line')}) "
+        f"to {args.out}",
         file=sys.stdout,
     )
     return 0

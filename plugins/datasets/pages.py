@@ -17,6 +17,7 @@ from typing import Any
 
 from harness.datasets import DatasetSettings, Sample
 from harness.errors import GroundTruthError, ImageReadError
+from harness.wording import plural
 
 from .groundtruth import read_ground_truth, read_text, sniff_xml_kind
 
@@ -108,7 +109,7 @@ def _page_truths(folder: Path, stem: str, pages: int, image: Path) -> list[PageT
         parts.pop()  # a form feed after the last page
     if len(parts) != pages:
         problem = (
-            f"{whole}: holds {len(parts)} page(s) separated by form feeds, but {image} has {pages} pages"
+            f"{whole}: holds {plural(len(parts), 'page')} separated by form feeds, but {image} has {plural(pages, 'page')}"
         )
         return [(None, whole, problem)] * pages
     # The form feed may stand on a line of its own: that newline belongs to no page.
