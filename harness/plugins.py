@@ -74,7 +74,8 @@ class Registry:
             hint = f"; plugins that failed to load: {', '.join(broken)}" if broken else ""
             raise UnknownBackendError(
                 f"unknown backend {name!r}{suggest(name, self.backends)}; registered backends: {known}{hint}",
-                fix=f"{LOAD_PLUGIN_HINT}; 'ocr-harness plugins' lists every backend and whether it is available",
+                fix=f"{LOAD_PLUGIN_HINT}; 'ocr-harness plugins' lists every backend and "
+                "whether it is available",
             )
         return self.backends[name].obj
 

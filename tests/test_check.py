@@ -171,7 +171,12 @@ def test_baseline_checks_without_a_baseline_are_skipped_visibly(tmp_path, capsys
     assert "1 skipped" in out
     report = tmp_path / "junit.xml"
     _check(run, "--junit", report)
-    assert ET.parse(report).getroot().find("testsuite/testcase[@name='tesseract · none · max_cer_increase']/skipped") is not None
+    assert (
+        ET.parse(report)
+        .getroot()
+        .find("testsuite/testcase[@name='tesseract · none · max_cer_increase']/skipped")
+        is not None
+    )
 
 
 def test_suite_check_table_is_validated_before_any_ocr(tmp_path, real_dev):

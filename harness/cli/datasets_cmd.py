@@ -187,7 +187,9 @@ def _info(dataset: Any, args: argparse.Namespace) -> int:
     if facts["unreadable_images"]:
         rows.append(("unreadable", f"{plural(facts['unreadable_images'], 'image')}; run 'datasets check'"))
     if facts["tags"]:
-        rows.append(("tags", ", ".join(f"{name} ({plural(count, 'value')})" for name, count in facts["tags"].items())))
+        rows.append(
+            ("tags", ", ".join(f"{name} ({plural(count, 'value')})" for name, count in facts["tags"].items()))
+        )
     for key in ("description", "licence"):
         if facts["metadata"].get(key):
             rows.append((key, str(facts["metadata"][key])))
@@ -221,8 +223,8 @@ def _synth(args: argparse.Namespace) -> int:
     )
     written = generate(args.out, options, out_as_given=str(args.out))
     print(
-        f"wrote {plural(len(written), 'sample')} ({plural(args.pages, 'page')}, {plural(args.lines, 'line')}) "
-        f"to {args.out}",
+        f"wrote {plural(len(written), 'sample')} "
+        f"({plural(args.pages, 'page')}, {plural(args.lines, 'line')}) to {args.out}",
         file=sys.stdout,
     )
     return 0

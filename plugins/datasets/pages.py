@@ -109,7 +109,8 @@ def _page_truths(folder: Path, stem: str, pages: int, image: Path) -> list[PageT
         parts.pop()  # a form feed after the last page
     if len(parts) != pages:
         problem = (
-            f"{whole}: holds {plural(len(parts), 'page')} separated by form feeds, but {image} has {plural(pages, 'page')}"
+            f"{whole}: holds {plural(len(parts), 'page')} separated by form feeds, "
+            f"but {image} has {plural(pages, 'page')}"
         )
         return [(None, whole, problem)] * pages
     # The form feed may stand on a line of its own: that newline belongs to no page.
