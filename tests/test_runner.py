@@ -7,6 +7,7 @@ import io
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -291,7 +292,9 @@ def test_ctrl_c_stops_the_run_and_still_reports_the_finished_jobs(tmp_path):
     stored = len(read_results(run_dir / "results.jsonl"))
     assert 4 <= stored < 40
     assert int(summary["scored"]) == stored
-    assert "| echo | none |" in stdout  # the terminal still ends with the summary table
+    assert re.search(
+        r"^echo +none +0\.00%", stdout, re.MULTILINE
+    )  # the run still ends with the summary table
 
 
 def test_truncated_output_is_flagged_and_never_compared(tmp_path, registry, monkeypatch, capsys):
@@ -401,3 +404,21 @@ def test_rapidocr_on_real_lines_writes_every_file_and_scores_like_a_plain_levens
     assert info["datasets"]["real-lines"]["fingerprint"]
     markdown = (run_dir / "summary.md").read_text(encoding="utf-8")
     assert "| rapidocr | none |" in markdown and "nfc-ws@1" in markdown
+
+
+@pytest.mark.parametrize("columns", [200, 120, 80, 60, 40, 24, 12])
+def test_progress_line_fits_the_terminal_and_shortens_names_in_the_middle(columns):
+    stream, clock = io.StringIO(), FakeClock()
+    progress = Progress(18, stream=stream, live=True, clock=clock, columns=columns)
+    clock.now = 21.0
+    for _ in range(10):
+        progress.job_done()
+    progress.start_group("tesseract · downscale(max_side=1600)|binarize(method=sauvola,window=31)")
+    drawn = [part.removesuffix("\x1b[K") for part in stream.getvalue().split("\r") if part]
+    assert drawn and all(len(line) < columns for line in drawn)  # one short: no wrap at the last column
+    assert "\n" not in stream.getvalue()
+    last = drawn[-1]
+    assert "10/18" in last
+    if columns >= 80:
+        assert "tesseract · " in last and last.endswith("window=31)")  # start and end of the name kept
+        assert "…" in last or columns >= 200

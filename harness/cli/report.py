@@ -25,12 +25,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from harness.report import write_reports
+    from harness.report.terminal import print_summary
 
     reports = write_reports(args.run_dir, html=not args.no_html)
-    print(reports.table)
-    print()
-    for note in reports.notes:
-        print(f"- {note}")
+    print_summary(reports.table, reports.notes)
     print()
     for path in reports.files:
         print(f"wrote {path}")

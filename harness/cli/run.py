@@ -133,13 +133,10 @@ def run(args: argparse.Namespace) -> int:
 
     outcome = run_suite(suite, resume=args.resume, reports=False)
     from harness.report import write_reports
+    from harness.report.terminal import print_summary
 
     reports = write_reports(outcome.run_dir, html=not args.no_html)
-    print()
-    print(reports.table)
-    print()
-    for note in reports.notes:
-        print(f"- {note}")
+    print_summary(reports.table, reports.notes)
     print(f"\nReports: {outcome.run_dir}")
     if outcome.interrupted:
         print("ocr-harness: interrupted; every finished job is kept in results.jsonl", file=sys.stderr)
