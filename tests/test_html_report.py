@@ -298,8 +298,8 @@ def test_report_in_chromium_sorts_draws_and_escapes(report_run: Path, tmp_path: 
     assert dom.count("<svg") >= 3
     assert 'class="pareto"' in dom and 'class="bar"' in dom and 'class="box"' in dom
     # The aligned diff colours deletions, insertions and substitutions.
-    assert re.search(r'<div class="diff">[^<]*(<(del|ins|span class="sub")[^>]*>)', dom)
-    assert '<span class="sub"' in dom
+    assert re.search(r'<div class="diff">[^<]*(<(del|ins|span class="sub [a-z]+")[^>]*>)', dom)
+    assert '<span class="sub ref"' in dom and '<span class="sub hyp"' in dom
     # The hostile ground truth is text in the DOM after scripts ran: no new element was created.
     assert dom.count("<script") == 1
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
@@ -324,4 +324,4 @@ def test_real_run_report_in_chromium(preprocessing_runs: tuple[Path, Path], tmp_
     assert dom.count("<svg") >= 2
     assert "line_en_campbell1881_0063_28" in dom
     # Tesseract's English model does not read the Greek word: the diff strikes out Greek letters.
-    assert re.search(r"<del>[^<]*[α-ωἀ-ῷ][^<]*</del>", dom)
+    assert re.search(r'<(del|span class="sub ref")[^>]*>[^<]*[α-ωἀ-ῷ][^<]*</(del|span)>', dom)

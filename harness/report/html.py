@@ -22,6 +22,7 @@ import pandas as pd
 from harness.align import Alignment, ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
 from harness.report import charts
 from harness.report.breakdowns import Breakdown, breakdowns
+from harness.report.diffs import side_by_side
 from harness.report.run_data import RunData, group_label, load_run, tag_columns
 from harness.stats import finite_or_none
 
@@ -339,7 +340,7 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
                 "wer": finite_or_none(row.get("wer")),
                 "error": f"{row.get('error_type', '')}: {row.get('error_message', '')}".strip(": "),
                 "text": row["text"],
-                "segments": analysis.alignments[index].segments if index in analysis.alignments else None,
+                "diffs": side_by_side(analysis.alignments[index]) if index in analysis.alignments else None,
             }
             # Worst first: a failed job is as bad as it gets; unscored rows sort last.
             if row["status"] == "error":

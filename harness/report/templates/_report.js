@@ -56,6 +56,25 @@
   var summary = document.getElementById("summary-table");
   if (match && summary) { sortTable(summary, decodeURIComponent(match[1]), match[2] || "asc"); }
 
+  // Side-by-side diffs: hovering one half of an edit highlights both (same data-l in one pair).
+  function linked(event) {
+    var piece = event.target.closest ? event.target.closest("[data-l]") : null;
+    var pair = piece ? piece.closest(".pair") : null;
+    if (!pair) { return []; }
+    return pair.querySelectorAll('[data-l="' + piece.getAttribute("data-l") + '"]');
+  }
+  document.addEventListener("mouseover", function (event) {
+    linked(event).forEach(function (element) { element.classList.add("hl"); });
+  });
+  document.addEventListener("mouseout", function (event) {
+    linked(event).forEach(function (element) { element.classList.remove("hl"); });
+  });
+  var level = document.getElementById("diff-level");
+  var samples = document.getElementById("sample-list");
+  if (level && samples) {
+    level.addEventListener("change", function () { samples.setAttribute("data-level", level.value); });
+  }
+
   // Drill-down: order the samples by one group's CER (worst first) or by the mean.
   var order = document.getElementById("sample-order");
   var list = document.getElementById("sample-list");
