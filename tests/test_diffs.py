@@ -54,7 +54,8 @@ def test_hovering_one_half_of_an_edit_highlights_the_other(tmp_path: Path) -> No
         var sides = pair.querySelectorAll('.side');
         var edit = sides[1].querySelector('[data-l]');
         edit.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
-        var lit = Array.prototype.map.call(pair.querySelectorAll('.hl'), function (e) { return e.textContent; });
+        var lit = Array.prototype.map.call(pair.querySelectorAll('.hl'),
+                                           function (e) { return e.textContent; });
         edit.dispatchEvent(new MouseEvent('mouseout', {bubbles: true}));
         result[level] = {lit: lit, after: pair.querySelectorAll('.hl').length,
                          shown: getComputedStyle(pair).display !== 'none'};
