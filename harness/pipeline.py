@@ -184,14 +184,38 @@ def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[str]:
     return pipelines
 
 
-def apply_pipeline(image: Image.Image, steps: Sequence[Step]) -> Image.Image:
-    """Run the steps in order, keeping the resolution info steps may drop."""
+def apply_pipeline(
+    image: Image.Image, steps: Sequence[Step], *, unchanged: list[int] | None = None
+) -> Image.Image:
+    """Run the steps in order, keeping the resolution info steps may drop.
+
+    ``unchanged``, if given, receives the index of every step that returned the
+    image it was given, pixel for pixel (reports name such steps and group the
+    pipelines that gave the engine the same image).
+    """
     dpi = image.info.get("dpi")
-    for step in steps:
+    for index, step in enumerate(steps):
+        before = image
         image = step.apply(image)
+        if unchanged is not None and same_pixels(before, image):
+            unchanged.append(index)
         if dpi is not None and "dpi" not in image.info:
             image.info["dpi"] = dpi
     return image
+
+
+def same_pixels(a: Image.Image, b: Image.Image) -> bool:
+    """Whether two images hold the same pixels (compared in C, without copying them out)."""
+    if a is b:
+        return True
+    if a.size != b.size or a.mode != b.mode:
+        return False
+    from PIL import ImageChops
+
+    try:
+        return ImageChops.difference(a, b).getbbox() is None
+    except ValueError:  # a mode ImageChops cannot subtract: compare the bytes
+        return a.tobytes() == b.tobytes()
 
 
 def describe_params(params: type[BaseModel]) -> str:

@@ -57,6 +57,8 @@ class Outcome:
     cold: bool = False
     image_size: tuple[int, int] | None = None
     thread_settings: dict[str, Any] = field(default_factory=dict)
+    #: indices of the pipeline's steps that left the image as they got it, pixel for pixel
+    unchanged_steps: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -121,7 +123,7 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
         stage = "preprocess"
         start = time.perf_counter()
         steps = build_pipeline(task.pipeline, get_registry(state.plugin_modules).steps())
-        image = apply_pipeline(image, steps)
+        image = apply_pipeline(image, steps, unchanged=outcome.unchanged_steps)
         outcome.timings["preprocess"] = time.perf_counter() - start
         outcome.image_size = image.size
 
