@@ -32,10 +32,10 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.check import CheckConfig, Thresholds  # the gate's own schemas: "5%" reads the same everywhere
 from harness.errors import ConfigError, OcrHarnessError
 from harness.metrics import Normalisation, resolve_profile
 from harness.pipeline import EMPTY_PIPELINE, _parse_value, build_pipeline, parse_pipeline
+from harness.thresholds import CheckConfig, Thresholds  # the gate's schema, without the gate
 from harness.worker import BackendSpec
 
 if typing.TYPE_CHECKING:
