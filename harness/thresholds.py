@@ -66,13 +66,17 @@ class Thresholds(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_cer: Quantity = Field(None, description="highest micro CER allowed (0.05, '5%')")
-    max_wer: Quantity = Field(None, description="highest micro WER allowed")
-    min_pages_per_s: float | None = Field(None, gt=0, description="lowest throughput allowed")
-    max_failed: int | None = Field(None, ge=0, description="most failed jobs allowed per group")
-    max_cer_increase: Quantity = Field(None, description="largest CER rise over the baseline ('0.5pp')")
-    max_wer_increase: Quantity = Field(None, description="largest WER rise over the baseline")
-    max_slowdown: Quantity = Field(None, description="largest drop in pages/s against the baseline ('10%')")
+    max_cer: Quantity = Field(default=None, description="highest micro CER allowed (0.05, '5%')")
+    max_wer: Quantity = Field(default=None, description="highest micro WER allowed")
+    min_pages_per_s: float | None = Field(default=None, gt=0, description="lowest throughput allowed")
+    max_failed: int | None = Field(default=None, ge=0, description="most failed jobs allowed per group")
+    max_cer_increase: Quantity = Field(
+        default=None, description="largest CER rise over the baseline ('0.5pp')"
+    )
+    max_wer_increase: Quantity = Field(default=None, description="largest WER rise over the baseline")
+    max_slowdown: Quantity = Field(
+        default=None, description="largest drop in pages/s against the baseline ('10%')"
+    )
 
     @classmethod
     def limits_of(cls, data: BaseModel | dict[str, Any] | None) -> Thresholds:
@@ -99,4 +103,4 @@ class Thresholds(BaseModel):
 class CheckConfig(Thresholds):
     """The suite's ``[check]`` table: limits for every group, and the baseline to compare with."""
 
-    baseline: str | None = Field(None, description="run folder or summary.csv to compare with")
+    baseline: str | None = Field(default=None, description="run folder or summary.csv to compare with")
