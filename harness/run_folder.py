@@ -168,6 +168,10 @@ def write_run_info(run_dir: Path, info: RunInfo) -> None:
     os.replace(temporary, run_dir / RUN_FILE)
 
 
+def has_run_info(run_dir: str | Path) -> bool:
+    return (Path(run_dir) / RUN_FILE).is_file()
+
+
 def read_run_info(run_dir: str | Path) -> RunInfo:
     """The run's run.json (an empty RunInfo if there is none); InputError if unreadable or too new."""
     path = Path(run_dir) / RUN_FILE

@@ -36,6 +36,7 @@ from harness.run_folder import (
     BackendInfo,
     DatasetInfo,
     RunInfo,
+    has_run_info,
     new_run_dir,
     open_store,
     point_latest,
@@ -386,7 +387,7 @@ def run_suite(
         run_dir.mkdir(parents=True, exist_ok=True)
 
     info = run_info(suite, workers, threads)
-    if resume is not None:
+    if resume is not None and has_run_info(resume):
         # One run, continued: keep when it first started, and note each resumption.
         earlier = read_run_info(resume)
         info.started = earlier.started or info.started
