@@ -13,6 +13,9 @@ interval excludes zero; a baseline given only as a summary CSV has no pages to
 pair, so point estimates are compared and the message says so. Speed is compared
 as a ratio of pages per second. Baseline checks without a baseline, and groups the
 baseline lacks, are reported as skipped.
+
+Each threshold is one ``check_*`` function of a :class:`Group`; the limits'
+schema lives in :mod:`harness.thresholds`, which the suite imports without this module.
 """
 
 from __future__ import annotations
