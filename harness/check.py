@@ -85,16 +85,16 @@ def suite_limits(info: RunInfo | dict[str, Any]) -> tuple[Thresholds, dict[str, 
     """From run.json: the ``[check]`` limits, per-backend limits, and the baseline path if set."""
     info = RunInfo.of(info)
     try:
-        check = CheckConfig.model_validate(info.check_table)
+        check = CheckConfig.model_validate(info.config.check or {})
     except ValueError as error:  # pydantic's ValidationError: a run folder from another version
         raise ConfigError(f"run.json config.check: {error}") from None
     baseline = check.baseline
     if baseline and info.suite_file and not Path(baseline).is_absolute():
         baseline = str(info.suite_file.parent / baseline)  # relative to the suite file
     per_backend = {
-        str(backend.get("label") or backend.get("name")): Thresholds.limits_of(backend["thresholds"])
-        for backend in info.suite_backends
-        if backend.get("thresholds")
+        backend.report_name: Thresholds.limits_of(backend.thresholds)
+        for backend in info.config.backends
+        if backend.thresholds
     }
     return Thresholds.limits_of(check), per_backend, baseline
 

@@ -94,6 +94,37 @@ class DatasetInfo(_Record):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
+class SuiteBackend(_Record):
+    """One backend as the suite resolved it (``config.backends`` in run.json)."""
+
+    name: str | None = None
+    label: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    resolved_options: dict[str, Any] = Field(default_factory=dict)
+    language: str | None = None
+    thresholds: dict[str, Any] | None = None
+
+    @property
+    def report_name(self) -> str:
+        """The name reports use: the label, else the backend's name."""
+        return str(self.label or self.name)
+
+
+class SuiteRecord(_Record):
+    """The resolved suite (:meth:`harness.suite.Suite.resolved_config`), as run.json keeps it."""
+
+    name: str | None = None
+    source: str | None = None
+    datasets: list[dict[str, Any]] = Field(default_factory=list)
+    backends: list[SuiteBackend] = Field(default_factory=list)
+    pipelines: list[str] = Field(default_factory=list)
+    grid: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    run: dict[str, Any] = Field(default_factory=dict)
+    check: dict[str, Any] | None = None
+    plugins: list[str] = Field(default_factory=list)
+
+
 class RunInfo(_Record):
     """run.json: the environment fingerprint and the resolved configuration of a run."""
 
@@ -112,8 +143,7 @@ class RunInfo(_Record):
     backends: dict[str, BackendInfo] = Field(default_factory=dict)
     datasets: dict[str, DatasetInfo] = Field(default_factory=dict)
     pipelines: list[str] = Field(default_factory=list)
-    #: The resolved suite (:meth:`harness.suite.Suite.resolved_config`).
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: SuiteRecord = Field(default_factory=SuiteRecord)
     environment: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
@@ -134,25 +164,11 @@ class RunInfo(_Record):
     @property
     def backend_labels(self) -> list[str]:
         """The suite's backends in suite order, as reports name them."""
-        return [
-            str(backend.get("label") or backend.get("name"))
-            for backend in self.config.get("backends") or []
-            if isinstance(backend, dict)
-        ]
-
-    @property
-    def suite_backends(self) -> list[dict[str, Any]]:
-        return [backend for backend in self.config.get("backends") or [] if isinstance(backend, dict)]
-
-    @property
-    def check_table(self) -> dict[str, Any]:
-        """The suite's ``[check]`` table, as resolved."""
-        return self.config.get("check") or {}
+        return [backend.report_name for backend in self.config.backends]
 
     @property
     def suite_file(self) -> Path | None:
-        source = self.config.get("source")
-        return Path(source) if source else None
+        return Path(self.config.source) if self.config.source else None
 
     def to_json(self) -> str:
         data = self.model_dump(mode="json")

@@ -36,6 +36,7 @@ from harness.run_folder import (
     BackendInfo,
     DatasetInfo,
     RunInfo,
+    SuiteRecord,
     has_run_info,
     new_run_dir,
     open_store,
@@ -349,7 +350,7 @@ def run_info(suite: Suite, workers: int, threads: int) -> RunInfo:
             for entry in suite.datasets
         },
         pipelines=list(suite.pipelines),
-        config=suite.resolved_config(),
+        config=SuiteRecord.model_validate(suite.resolved_config()),
         environment=environment(),
     )
 

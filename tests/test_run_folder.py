@@ -49,6 +49,8 @@ def test_a_folder_from_before_run_json_had_a_version_reads(v0: Path) -> None:
     assert info.datasets["sample"].samples == 2
     assert info.normalisation_id == "nfc-ws@1"
     assert info.backend_labels == ["noop"]
+    assert info.config.backends[0].resolved_options == {"text": None}
+    assert info.config.run["jobs"] == 1
     assert info.pipelines == ["none"]
     run = load_run(v0)
     assert len(run.samples) == 2 and run.groups() == [("noop", "none")]
