@@ -177,11 +177,21 @@ class RunInfo(_Record):
         return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
+def partial_file(target: Path) -> Path:
+    """Where a file of the run folder is written before it is renamed into place."""
+    return target.with_name(f".{target.name}.tmp")
+
+
+def write_atomically(target: Path, text: str) -> Path:
+    """Write a text file of the run folder so that a reader never sees half of it."""
+    partial = partial_file(target)
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, target)
+    return target
+
+
 def write_run_info(run_dir: Path, info: RunInfo) -> None:
-    """Write run.json atomically (a reader never sees half a file)."""
-    temporary = run_dir / f".{RUN_FILE}.tmp"
-    temporary.write_text(info.to_json(), encoding="utf-8")
-    os.replace(temporary, run_dir / RUN_FILE)
+    write_atomically(run_dir / RUN_FILE, info.to_json())
 
 
 def has_run_info(run_dir: str | Path) -> bool:

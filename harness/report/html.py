@@ -9,7 +9,6 @@ is untrusted text.
 from __future__ import annotations
 
 import math
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,7 +21,7 @@ import pandas as pd
 from harness.align import Alignment, ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
 from harness.report import charts
 from harness.report.breakdowns import Breakdown, breakdowns
-from harness.run_folder import REPORT_FILE, RunData, group_label, load_run, tag_columns
+from harness.run_folder import REPORT_FILE, RunData, group_label, load_run, tag_columns, write_atomically
 from harness.stats import finite_or_none
 
 #: Samples shown in the drill-down (worst first); more would make the file unwieldy.
@@ -39,11 +38,7 @@ def write_html_report(run_dir: Path, *, max_samples: int = MAX_SAMPLES) -> Path:
     """Write ``run_dir/report.html`` from the run folder's files and return its path."""
     run_dir = Path(run_dir)
     html = render_run_report(load_run(run_dir), max_samples=max_samples)
-    target = run_dir / REPORT_FILE
-    partial = target.with_suffix(".html.partial")
-    partial.write_text(html, encoding="utf-8")
-    os.replace(partial, target)  # never leave a half-written report behind
-    return target
+    return write_atomically(run_dir / REPORT_FILE, html)
 
 
 def render_run_report(run: RunData, *, max_samples: int = MAX_SAMPLES) -> str:
