@@ -17,9 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"harness": ROOT / "harness", "ocr_harness_plugins": ROOT / "plugins"}
 MAX_LINES = 500
 #: Modules known to be over the limit, each with the change that brings it under; remove the entry then.
-OVER_THE_LIMIT = {
-    "harness.suite": "its generic validation toolkit moves to a module api.py and pipeline.py share",
-}
+OVER_THE_LIMIT: dict[str, str] = {}
 
 
 def modules() -> dict[str, Path]:
