@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InputError
-from harness.report.run_data import RunData, load_run
+from harness.run_folder import RunData, has_results, load_run, read_run_info
 
 #: A run folder's name: ``<suite>-<UTC time>`` with an optional ``-N`` (two runs in one second).
 _RUN_FOLDER = re.compile(r"^(?P<suite>.+)-\d{8}T\d{6}Z(?:-\d+)?$")
@@ -92,7 +92,7 @@ def find_runs(reports_dir: Path) -> tuple[dict[str, list[Path]], list[str]]:
     except OSError as error:
         raise InputError(f"{reports_dir}: cannot list: {error.strerror or error}") from None
     for entry in entries:
-        if entry.is_symlink() or not entry.is_dir() or not (entry / "results.jsonl").is_file():
+        if entry.is_symlink() or not entry.is_dir() or not has_results(entry):
             continue
         try:
             suite = _suite_of(entry)
@@ -196,8 +196,6 @@ def _number(value: Any) -> float | None:
 
 
 def _suite_of(folder: Path) -> str:
-    from harness.report import read_run_info
-
     suite = _plain(read_run_info(folder)).get("suite")
     if suite:
         return str(suite)
