@@ -63,9 +63,7 @@ def word_diff(reference: str, output: str) -> SideBySide:
     """Words aligned by minimum edit distance; adjacent word edits form one linked edit."""
     ref_words = [(m.start(), m.end()) for m in _WORD.finditer(reference)]
     out_words = [(m.start(), m.end()) for m in _WORD.finditer(output)]
-    opcodes = Levenshtein.opcodes(
-        [reference[a:b] for a, b in ref_words], [output[a:b] for a, b in out_words]
-    )
+    opcodes = Levenshtein.opcodes([reference[a:b] for a, b in ref_words], [output[a:b] for a, b in out_words])
     ref_pieces: list[Piece] = []
     out_pieces: list[Piece] = []
     ref_at = out_at = 0  # characters of each text already placed
