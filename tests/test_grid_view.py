@@ -48,7 +48,8 @@ serial = true
 
 
 def _section(html: str) -> str:
-    return html[html.index('<section id="grid">') : html.index("</section>", html.index('<section id="grid">'))]
+    start = html.index('<section id="grid">')
+    return html[start : html.index("</section>", start)]
 
 
 def test_grid_section_has_a_cell_per_pipeline_and_engine(grid_run: Path) -> None:
@@ -63,7 +64,8 @@ def test_grid_section_has_a_cell_per_pipeline_and_engine(grid_run: Path) -> None
             assert len(pipelines) == 6 and len(set(pipelines)) == 6
     # Rows and columns are the grid's parameters, in the suite's order.
     assert "<code>downscale.max_side</code>" in grid and "<code>binarize.method</code>" in grid
-    assert 'title="downscale(max_side=100)|binarize(method=otsu)&#10;CER' in grid  # pipeline, CER, CI, n on hover
+    # Hovering a cell names its pipeline, then CER, interval and n.
+    assert 'title="downscale(max_side=100)|binarize(method=otsu)&#10;CER' in grid
     assert "n=3" in grid
 
 
