@@ -21,15 +21,17 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import pandas as pd
 
 from harness.report.charts import Bars
-from harness.run_folder import SAMPLE_KEY, tag_columns
+from harness.run_folder import SAMPLE_KEY, group_label, tag_columns
 from harness.stats import finite_or_none, quantiles
 
+#: Two tags sharing at least this much information (normalised mutual information) get one chart.
+ALIKE_INFORMATION = 0.8
 #: Numeric tags with at most this many distinct values (two pages each on average) get a bar per value.
 MAX_EXACT_VALUES = 6
 #: Words beyond this many distinct values: the rarest are pooled as "other".
@@ -74,6 +76,7 @@ class Breakdown:
     labels: tuple[str, ...]
     pages: tuple[int, ...]  # distinct pages per bar, over all groups
     series: tuple[Bars, ...]  # one per backend x pipeline: CER per bar (None: no page scored there)
+    alike: tuple[str, ...] = ()  # tags that split the pages almost the same way, not charted apart
 
     @property
     def spread(self) -> float:
@@ -111,13 +114,61 @@ def breakdowns(scored: pd.DataFrame, groups: Sequence[tuple[tuple[str, str], str
         datasets = Bins("dataset", tuple(names), {name: name for name in names})
         result.append(_breakdown("dataset", "dataset", datasets, scored, groups))
     tags: list[Breakdown] = []
+    bars_of: dict[str, list[str]] = {}  # per tag, each page's bar (pages in one order)
     for column in tag_columns(scored):
         pages = scored.drop_duplicates(list(SAMPLE_KEY))[column].astype(str).str.strip()
         bins = plan_bins([value for value in pages if value != ""])
         if bins is not None:
-            tags.append(_breakdown(column, column.removeprefix("tag."), bins, scored, groups))
+            tag = _breakdown(column, column.removeprefix("tag."), bins, scored, groups)
+            tags.append(tag)
+            bars_of[tag.name] = [bins.of_value.get(value, "") for value in pages]
     tags.sort(key=lambda b: (b.kind != "severity", -b.solid_spread, -b.spread, b.name))
-    return result + tags
+    return result + _merge_alike(tags, bars_of)
+
+
+def _merge_alike(tags: list[Breakdown], bars_of: dict[str, list[str]]) -> list[Breakdown]:
+    """One chart for tags that split the pages (almost) the same way: the most telling one.
+
+    Synthetic degradations are often set together (blur with noise, say): their charts
+    would repeat each other. Tags whose bars share :data:`ALIKE_INFORMATION` of their
+    information (normalised mutual information) are named under the one kept.
+    """
+    kept: list[Breakdown] = []
+    for tag in tags:  # most telling first
+        twin = next(
+            (
+                index
+                for index, other in enumerate(kept)
+                if shared_information(bars_of[other.name], bars_of[tag.name]) >= ALIKE_INFORMATION
+            ),
+            None,
+        )
+        if twin is None:
+            kept.append(tag)
+        else:
+            kept[twin] = replace(kept[twin], alike=(*kept[twin].alike, tag.name))
+    return kept
+
+
+def shared_information(a: Sequence[str], b: Sequence[str]) -> float:
+    """Normalised mutual information of two labellings of the same pages: 0 unrelated, 1 the same split."""
+    total = len(a)
+    if total == 0:
+        return 0.0
+    joint = Counter(zip(a, b, strict=True))
+    count_a, count_b = Counter(a), Counter(b)
+
+    def entropy(counts: Counter[Any]) -> float:
+        return -sum(n / total * math.log(n / total) for n in counts.values() if n)
+
+    h_a, h_b = entropy(count_a), entropy(count_b)
+    if h_a == 0 or h_b == 0:
+        return 1.0 if h_a == h_b else 0.0
+    mutual = sum(
+        n / total * math.log((n / total) / ((count_a[x] / total) * (count_b[y] / total)))
+        for (x, y), n in joint.items()
+    )
+    return mutual / math.sqrt(h_a * h_b)
 
 
 def plan_bins(values: Sequence[str]) -> Bins | None:
@@ -248,7 +299,9 @@ def _breakdown(
             reference = float(subset["ref_chars"].sum()) if len(subset) else 0.0
             cer.append(float(subset["char_errors"].sum()) / reference if reference else None)
             counts.append(len(subset))
-        series.append(Bars(label, colour, tuple(cer), tuple(counts)))
+        series.append(
+            Bars(label, colour, tuple(cer), tuple(counts), full_label=group_label(backend, pipeline))
+        )
     return Breakdown(name, bins.kind, bins.labels, pages, tuple(series))
 
 

@@ -32,6 +32,8 @@ _FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 _SMALL = 'font-family="system-ui, sans-serif" font-size="11"'
 #: Average width of a character of _FONT, to lay out legends without measuring text.
 _CHAR_WIDTH = 6.8
+#: Labels are shortened (full text on hover) only beyond this many pixels.
+MAX_LABEL_PX = 420
 
 
 def color(index: int) -> str:
@@ -49,6 +51,11 @@ class Point:
     error_high: float | None = None
     color: str = PALETTE[0]
     comparable: bool = True
+    full_label: str = ""  # shown on hover when the label is a short one
+
+    @property
+    def title(self) -> str:
+        return self.full_label or self.label
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,11 @@ class Box:
     label: str
     values: tuple[float, ...]
     color: str = PALETTE[0]
+    full_label: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.full_label or self.label
 
 
 def pareto_front(points: Sequence[Point]) -> list[Point]:
@@ -78,11 +90,14 @@ def pareto_front(points: Sequence[Point]) -> list[Point]:
 
 def accuracy_throughput(points: Sequence[Point], *, error_name: str = "CER") -> str:
     """Scatter of error rate (down is better) against pages/s (right is better), front marked."""
-    width, height = 620, 400
-    left, right, top, bottom = 64, 220, 20, 48
     plotted = [p for p in points if _finite(p.error) and _finite(p.throughput) and p.throughput > 0]
     if not plotted:
-        return _empty(width, "No group has both an error rate and a throughput to plot.")
+        return _empty(620, "No group has both an error rate and a throughput to plot.")
+    # The legend on the right is as wide as its longest label (up to a point) and as tall as its entries.
+    left, top, bottom = 64, 20, 48
+    right = max(220, min(_text_width([f"★ {p.label} (n/c)" for p in plotted]) + 40, MAX_LABEL_PX + 40))
+    width = left + 336 + right
+    height = max(400, top + 10 + 18 * len(plotted) + 24 + bottom)
     xs = [p.throughput for p in plotted]
     x_log = max(xs) / min(xs) > 20
     x_scale = _Scale(min(xs), max(xs), left, width - right, log=x_log, pad=0.08)
@@ -114,7 +129,7 @@ def accuracy_throughput(points: Sequence[Point], *, error_name: str = "CER") -> 
     front_labels = {p.label for p in front}
     for point in plotted:
         x, y = x_scale(point.throughput), y_scale(point.error)
-        tooltip = f"{point.label}: {point.error * 100:.2f}% {error_name}, {point.throughput:.3g} pages/s" + (
+        tooltip = f"{point.title}: {point.error * 100:.2f}% {error_name}, {point.throughput:.3g} pages/s" + (
             "" if point.comparable else " (not comparable: truncated output)"
         )
         if point.error_low is not None and point.error_high is not None:
@@ -136,15 +151,13 @@ def accuracy_throughput(points: Sequence[Point], *, error_name: str = "CER") -> 
     # Legend on the right: one entry per point, front members starred.
     for index, point in enumerate(plotted):
         y = top + 10 + index * 18
-        if y > height - bottom:
-            break
         fill = point.color if point.comparable else "none"
         star = "★ " if point.label in front_labels else ""
         note = "" if point.comparable else " (n/c)"
         parts.append(
             f'<circle cx="{width - right + 18}" cy="{y}" r="5" fill="{fill}" stroke="{point.color}" '
             f'stroke-width="2"/><text x="{width - right + 28}" y="{y + 4}" {_FONT}>'
-            f"{escape(star + _shorten(point.label, 27) + note)}<title>{escape(point.label)}</title></text>"
+            f"{escape(star + _fit(point.label) + note)}<title>{escape(point.title)}</title></text>"
         )
     parts.append(
         f'<text x="{width - right + 10}" y="{height - 12}" {_FONT} fill="#555">★ Pareto front (dashed)</text>'
@@ -161,6 +174,11 @@ class Bars:
     color: str
     values: tuple[float | None, ...]
     pages: tuple[int, ...] | None = None  # what each bar stands on, for its tooltip
+    full_label: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.full_label or self.label
 
 
 def grouped_bars(
@@ -174,7 +192,7 @@ def grouped_bars(
     """Bars per category, one per series, values as fractions shown in %; ``counts`` as n= below."""
     left, right, top, plot_height = 64, 16, 20, 220
     width = max(600, left + right + len(categories) * max(64, 14 * len(series) + 24))
-    legend, legend_height = _legend([(s.label, s.color) for s in series], left, width - right)
+    legend, legend_height = _legend([(s.label, s.color, s.title) for s in series], left, width - right)
     axis = top + plot_height
     height = axis + 64 + legend_height
     values = [v for s in series for v in s.values if v is not None and _finite(v)]
@@ -205,14 +223,14 @@ def grouped_bars(
                 parts.append(
                     f'<text x="{x + bar / 2:.1f}" y="{axis - 3}" text-anchor="middle" fill="#8c959f" '
                     f"{_SMALL}>"
-                    f"–<title>{escape(f'{item.label} | {category}: nothing scored')}</title></text>"
+                    f"–<title>{escape(f'{item.title} | {category}: nothing scored')}</title></text>"
                 )
                 continue
             y = min(y_scale(value), axis - 2)  # a zero still shows as a sliver, unlike "nothing scored"
             parts.append(
                 f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{max(bar - 1, 1):.1f}" '
                 f'height="{axis - y:.1f}" fill="{item.color}"><title>'
-                f"{escape(f'{item.label} | {category}: {value * 100:.2f}%{pages}')}</title></rect>"
+                f"{escape(f'{item.title} | {category}: {value * 100:.2f}%{pages}')}</title></rect>"
             )
     parts.append(f'<line x1="{left}" x2="{width - right}" y1="{axis}" y2="{axis}" stroke="#333"/>')
     parts.append(
@@ -233,8 +251,8 @@ def latency_boxes(boxes: Sequence[Box], *, unit: str = "s") -> str:
     rows = [b for b in boxes if b.values]
     if not rows:
         return _empty(560, "No latencies to plot.")
-    width = 560
-    label_width = 200
+    label_width = max(200, min(_text_width([b.label for b in rows]) + 16, MAX_LABEL_PX))
+    width = label_width + 360
     row_height = 34
     top, bottom = 16, 44
     height = top + bottom + row_height * len(rows)
@@ -254,7 +272,7 @@ def latency_boxes(boxes: Sequence[Box], *, unit: str = "s") -> str:
         q = _quantiles(box.values)
         parts.append(
             f'<text x="{label_width - 8}" y="{y + 4:.1f}" text-anchor="end" {_FONT}>'
-            f"{escape(_shorten(box.label, 28))}<title>{escape(box.label)}</title></text>"
+            f"{escape(_fit(box.label))}<title>{escape(box.title)}</title></text>"
         )
         parts.append(
             f'<line x1="{x_scale(q[0]):.1f}" x2="{x_scale(q[4]):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
@@ -262,7 +280,7 @@ def latency_boxes(boxes: Sequence[Box], *, unit: str = "s") -> str:
             f'<rect class="box" x="{x_scale(q[1]):.1f}" y="{y - 9:.1f}" '
             f'width="{max(x_scale(q[3]) - x_scale(q[1]), 1):.1f}" height="18" fill="{box.color}" '
             f'fill-opacity="0.25" stroke="{box.color}"><title>'
-            f"{escape(f'{box.label}: median {_fmt(q[2])} {unit}, quartiles {_fmt(q[1])}-{_fmt(q[3])}')}"
+            f"{escape(f'{box.title}: median {_fmt(q[2])} {unit}, quartiles {_fmt(q[1])}-{_fmt(q[3])}')}"
             "</title></rect>"
             f'<line x1="{x_scale(q[2]):.1f}" x2="{x_scale(q[2]):.1f}" y1="{y - 9:.1f}" y2="{y + 9:.1f}" '
             f'stroke="{box.color}" stroke-width="3"/>'
@@ -350,18 +368,21 @@ def _y_axis(y_scale: _Scale, x0: float, x1: float) -> list[str]:
     return parts
 
 
-def _legend(entries: Sequence[tuple[str, str]], x0: float, x1: float) -> tuple[list[str], int]:
-    """Swatches and labels in as many equal columns as the longest label allows; and the height."""
-    labels = [_shorten(label, 48) for label, _ in entries]
+def _legend(entries: Sequence[tuple[str, str, str]], x0: float, x1: float) -> tuple[list[str], int]:
+    """Swatches and labels in as many equal columns as the longest label allows; and the height.
+
+    Entries are (label, colour, text on hover); a label is shortened only past the chart's width.
+    """
+    labels = [_shorten(label, int((x1 - x0 - 24) / _CHAR_WIDTH)) for label, _, _ in entries]
     item_width = 24 + _CHAR_WIDTH * max((len(label) for label in labels), default=0)
     columns = max(1, min(len(entries), int((x1 - x0 + 16) // (item_width + 16))))
     parts = []
-    for index, ((label, colour), text) in enumerate(zip(entries, labels, strict=True)):
+    for index, ((_, colour, title), text) in enumerate(zip(entries, labels, strict=True)):
         x = x0 + (index % columns) * (item_width + 16)
         y = (index // columns) * 18
         parts.append(
             f'<rect x="{x:.1f}" y="{y - 9}" width="12" height="12" fill="{colour}"/>'
-            f'<text x="{x + 17:.1f}" y="{y + 1}" {_FONT}>{escape(text)}<title>{escape(label)}</title></text>'
+            f'<text x="{x + 17:.1f}" y="{y + 1}" {_FONT}>{escape(text)}<title>{escape(title)}</title></text>'
         )
     return parts, 18 * math.ceil(len(entries) / columns)
 
@@ -400,6 +421,14 @@ def _fmt(value: float) -> str:
     if abs(value) >= 1:
         return f"{value:.3g}"
     return f"{value:.2g}"
+
+
+def _text_width(labels: Sequence[str]) -> int:
+    return int(_CHAR_WIDTH * max((len(label) for label in labels), default=0))
+
+
+def _fit(label: str) -> str:
+    return _shorten(label, int(MAX_LABEL_PX / _CHAR_WIDTH))
 
 
 def _shorten(text: str, limit: int) -> str:

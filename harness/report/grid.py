@@ -56,12 +56,12 @@ def grid_view(run: RunData) -> dict[str, Any] | None:
     """Everything the ``#grid`` section shows, or None when the run's pipelines vary by nothing."""
     pipelines = _pipelines(run)
     specs = {text: parse_pipeline(text) for text in pipelines}
-    axes = _axes(specs, run.info.config.grid)
+    axes = pipeline_axes(specs, run.info.config.grid)
     if not axes:
         return None
     row_axis, column_axis = axes[0], axes[1] if len(axes) > 1 else ("", [""])
     further = axes[2:]
-    values = {text: _values(spec) for text, spec in specs.items()}
+    values = {text: parameter_values(spec) for text, spec in specs.items()}
     unchanged = unchanged_steps(read_run_results(run.path)) if run.path.exists() else {}
     summary = {(str(r["backend"]), str(r["pipeline"])): r for r in run.summary.to_dict("records")}
     ranked_on = "cer_common" if "cer_common" in run.summary else "micro_cer"
@@ -155,13 +155,13 @@ def _pipelines(run: RunData) -> list[str]:
     return list(dict.fromkeys([*listed, *seen]))
 
 
-def _values(spec: PipelineSpec) -> dict[str, str]:
+def parameter_values(spec: PipelineSpec) -> dict[str, str]:
     return {f"{step.name}.{key}": _text(value) for step in spec.steps for key, value in step.params}
 
 
-def _axes(specs: Mapping[str, PipelineSpec], grid: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+def pipeline_axes(specs: Mapping[str, PipelineSpec], grid: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
     """Parameters whose value differs between pipelines, each with its values in order."""
-    points = [_values(spec) for spec in specs.values()]
+    points = [parameter_values(spec) for spec in specs.values()]
     keys = list(dict.fromkeys(key for point in points for key in point))
     ordered = [key for key in grid if key in keys] + [key for key in keys if key not in grid]
     axes = []
@@ -254,3 +254,35 @@ def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def short_labels(
+    groups: Sequence[tuple[str, str]], grid: Mapping[str, Any] | None = None
+) -> dict[tuple[str, str], str]:
+    """A label per (backend, pipeline) that names only what differs: the backend (when there are
+    several) and the values of the parameters that vary, e.g. ``tesseract · max_side=1000, otsu``.
+
+    A parameter is named without its step unless two steps share the name; a label two
+    groups would share falls back to the full pipeline.
+    """
+    pipelines = list(dict.fromkeys(pipeline for _, pipeline in groups))
+    specs = {text: parse_pipeline(text) for text in pipelines}
+    axes = [key for key, _ in pipeline_axes(specs, grid or {})]
+    backends = list(dict.fromkeys(backend for backend, _ in groups))
+    names = [key.rpartition(".")[2] for key in axes]
+    labels = {}
+    for backend, pipeline in groups:
+        point = parameter_values(specs[pipeline])
+        parts = []
+        for key, name in zip(axes, names, strict=True):
+            if key not in point:
+                continue
+            value = point[key]
+            parts.append(f"{name if names.count(name) == 1 else key}={value}")
+        short = ", ".join(parts) if axes else pipeline
+        if axes and not parts:
+            short = pipeline  # e.g. "none" beside binarize(method=otsu)
+        labels[(backend, pipeline)] = f"{backend} · {short}" if len(backends) > 1 or not axes else short
+    if len(set(labels.values())) < len(labels):
+        return {group: f"{group[0]} · {group[1]}" for group in groups}
+    return labels

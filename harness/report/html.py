@@ -22,7 +22,7 @@ from harness.align import Alignment, ClassStats, align, class_accuracy, confusio
 from harness.report import charts
 from harness.report.breakdowns import Breakdown, breakdowns
 from harness.report.diffs import side_by_side
-from harness.report.grid import grid_view
+from harness.report.grid import grid_view, short_labels
 from harness.run_folder import REPORT_FILE, RunData, group_label, load_run, tag_columns, write_atomically
 from harness.stats import finite_or_none
 
@@ -98,9 +98,9 @@ class Analysis:
 
 def analyse(run: RunData) -> Analysis:
     """Align every scored row once; aggregate confusions and class accuracy per group."""
+    labels = short_labels(run.groups(), run.info.config.grid)
     groups = {
-        group: GroupAnalysis(group_label(*group), charts.color(index))
-        for index, group in enumerate(run.groups())
+        group: GroupAnalysis(labels[group], charts.color(index)) for index, group in enumerate(run.groups())
     }
     alignments: dict[Any, Alignment] = {}
     per_group_classes: dict[tuple[str, str], list[dict[str, ClassStats]]] = {g: [] for g in groups}
@@ -210,12 +210,13 @@ def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]
             cer = finite_or_none(row["micro_cer"])
             points.append(
                 charts.Point(
-                    label=group_label(*group),
+                    label=analysis.groups[group].label if group in analysis.groups else group_label(*group),
                     throughput=finite_or_none(row["pages_per_s"]) or 0.0,
                     error=math.nan if cer is None else cer,
                     error_low=finite_or_none(row.get("micro_cer_low")),
                     error_high=finite_or_none(row.get("micro_cer_high")),
                     color=analysis.groups[group].color if group in analysis.groups else charts.color(0),
+                    full_label=group_label(*group),
                 )
             )
         figures.append(
@@ -239,7 +240,7 @@ def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]
             rows = ok[(ok["backend"] == group[0]) & (ok["pipeline"] == group[1])]
             warm = rows[~rows["cold"]] if "cold" in rows.columns else rows
             latencies = tuple(float(v) for v in (warm if len(warm) else rows)["total_s"].dropna())
-            boxes.append(charts.Box(info.label, latencies, info.color))
+            boxes.append(charts.Box(info.label, latencies, info.color, full_label=group_label(*group)))
         figures.append(
             {
                 "id": "chart-latency",
@@ -252,9 +253,14 @@ def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]
     scored = scored_rows(run.samples)
     groups = [(group, info.label, info.color) for group, info in analysis.groups.items()]
     by_property = [_breakdown_figure(b) for b in breakdowns(scored[scored["comparable"]], groups)]
+    key = [
+        {"label": info.label, "color": info.color, "backend": group[0], "pipeline": group[1]}
+        for group, info in analysis.groups.items()
+    ]
     return {
         "figures": figures + by_property[:OPEN_BREAKDOWNS],
         "more": by_property[OPEN_BREAKDOWNS:],
+        "key": key if any(i["label"] != group_label(i["backend"], i["pipeline"]) for i in key) else [],
     }
 
 
@@ -267,6 +273,10 @@ _BREAKDOWN_CAPTIONS = {
 }
 
 
+def _breakdown_title(breakdown: Breakdown) -> str:
+    return f"CER by {breakdown.name}" + (f" (≈ {', '.join(breakdown.alike)})" if breakdown.alike else "")
+
+
 def _breakdown_figure(breakdown: Breakdown) -> dict[str, Any]:
     caption = _BREAKDOWN_CAPTIONS[breakdown.kind].format(name=breakdown.name) + "; n = pages per bar."
     if breakdown.kind == "ranges":
@@ -276,10 +286,14 @@ def _breakdown_figure(breakdown: Breakdown) -> dict[str, Any]:
         )
     if any(bars.pages != breakdown.pages for bars in breakdown.series):
         caption += " Groups that did not score every page stand on fewer: hover a bar."
+    if breakdown.alike:
+        alike = ", ".join(breakdown.alike)
+        caption += f" Split the pages almost as {breakdown.name} does, so not charted apart: {alike}."
     return {
         "id": f"chart-by-{breakdown.name}",
         "name": breakdown.name,
-        "title": f"CER by {breakdown.name}",
+        "title": f"CER by {breakdown.name}"
+        + (f" (≈ {', '.join(breakdown.alike)})" if breakdown.alike else ""),
         "caption": caption,
         "svg": charts.grouped_bars(
             breakdown.labels,
