@@ -118,7 +118,10 @@ def test_confusions_and_classes_are_reported(report_run: Path):
     # "e" read as "c" twice per line in tesseract · none; rapidocr reads "m" as "rn" on top.
     assert re.search(r"e<span class=\"arrow\">→</span>c</td><td class=\"n\">\d+", confusions)
     assert 'm<span class="arrow">→</span>rn' in confusions
-    assert "letters with diacritics" not in html[html.index('id="class-table"') : html.index("Most frequent")]
+    assert (
+        "letters with diacritics"
+        not in html[html.index('id="class-table"') : html.index("Confusions by kind")]
+    )
 
 
 def test_pareto_front():

@@ -68,3 +68,24 @@ def test_tags_that_split_the_pages_alike_get_one_chart(tmp_path: Path) -> None:
     assert f"CER by {kept.name} (≈ {kept.alike[0]})" in html
     assert shared_information(list("aabb"), list("xyxy")) == 0.0
     assert shared_information(list("aabb"), list("yyxx")) == 1.0
+
+
+def test_confusions_are_summed_by_kind_before_the_top_list(tmp_path: Path) -> None:
+    from harness.report.confusion_view import confusion_kind
+
+    assert confusion_kind("a", "A") == "case"
+    assert confusion_kind("é", "e") == "diacritics" and confusion_kind("ü", "u") == "diacritics"
+    assert confusion_kind("l", "1") == "digits" and confusion_kind("O", "0") == "digits"
+    assert confusion_kind("rn", "m") == "letters" and confusion_kind("e", "") == "letters"
+    assert confusion_kind(",", ".") == "punctuation & symbols" and confusion_kind(" ", "") == "whitespace"
+    assert confusion_kind("…", "…") == "garbled stretches"
+    truth = "Élan vital, 1887: The Quick fox."
+    run = write_run(
+        tmp_path / "run", [job("a", truth, "Elan vita1. l887: the Quick fox"), job("b", truth, truth)]
+    )
+    html = write_html_report(run).read_text(encoding="utf-8")
+    card = html[html.index('id="confusions"') : html.index('id="samples"')]
+    kinds = dict(re.findall(r'<tr><td>([a-z &;]+)</td><td class="n">(\d+)</td>', card))
+    assert kinds == {"digits": "2", "case": "1", "diacritics": "1", "punctuation &amp; symbols": "2"}
+    assert card.index("confusion-kinds") < card.index('class="confusions"')  # kinds come first
+    assert re.search(r"The \d+ most frequent of \d+ distinct confusions, 100% of all", card)

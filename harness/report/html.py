@@ -19,7 +19,7 @@ import jinja2
 import pandas as pd
 
 from harness.align import Alignment, ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
-from harness.report import charts
+from harness.report import charts, confusion_view, run_facts
 from harness.report.breakdowns import Breakdown, breakdowns
 from harness.report.diffs import side_by_side
 from harness.report.grid import grid_view, short_labels
@@ -28,12 +28,8 @@ from harness.stats import finite_or_none
 
 #: Samples shown in the drill-down (worst first); more would make the file unwieldy.
 MAX_SAMPLES = 150
-#: Rows of each confusion table.
-TOP_CONFUSIONS = 15
 #: "CER by <property>" charts shown open; the less telling ones are folded away.
 OPEN_BREAKDOWNS = 4
-#: Samples named per reason in the "Not run" table.
-NOT_RUN_NAMES = 12
 
 
 def write_html_report(run_dir: Path, *, max_samples: int = MAX_SAMPLES) -> Path:
@@ -48,14 +44,14 @@ def render_run_report(run: RunData, *, max_samples: int = MAX_SAMPLES) -> str:
     context = {
         "title": f"{run.info.suite or run.name}: OCR report",
         "run": run,
-        "meta": _meta(run),
+        "meta": run_facts.meta(run),
         "summary": _summary_table(run),
         "grid": grid_view(run),
         "charts": _charts(run, analysis),
-        "errors": _error_tables(run, analysis),
+        "errors": confusion_view.error_tables(analysis.groups.values()),
         "samples": _drilldown(run, analysis, max_samples),
-        "failures": _failures(run),
-        "not_run": _not_run(run),
+        "failures": run_facts.failures(run),
+        "not_run": run_facts.not_run(run),
     }
     return environment().get_template("report.html.j2").render(**context)
 
@@ -305,27 +301,6 @@ def _breakdown_figure(breakdown: Breakdown) -> dict[str, Any]:
     }
 
 
-def _error_tables(run: RunData, analysis: Analysis) -> dict[str, Any]:
-    from harness.align import CHAR_CLASSES
-
-    tables = []
-    for info in analysis.groups.values():
-        if not info.errors:
-            continue
-        rows = [
-            {"ref": ref, "hyp": hyp, "count": count, "share": count / info.errors}
-            for (ref, hyp), count in info.confusions.most_common(TOP_CONFUSIONS)
-        ]
-        tables.append({"label": info.label, "color": info.color, "rows": rows, "errors": info.errors})
-    present = [kind for kind in CHAR_CLASSES if any(kind in g.classes for g in analysis.groups.values())]
-    class_rows = [
-        {"label": info.label, "color": info.color, "cells": [info.classes.get(kind) for kind in present]}
-        for info in analysis.groups.values()
-        if info.classes
-    ]
-    return {"confusions": tables, "classes": present, "class_rows": class_rows}
-
-
 def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, Any]:
     from harness.errors import OcrHarnessError
     from harness.report.images import resolve_image, thumbnail
@@ -400,76 +375,6 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
     return {"cards": shown, "total": len(cards), "groups": groups}
 
 
-def _failures(run: RunData) -> list[dict[str, Any]]:
-    """Jobs that ran and failed, one row each."""
-    failed = run.samples[run.samples["status"] == "error"]
-    return [
-        {
-            "sample_id": row["sample_id"],
-            "dataset": row["dataset"],
-            "page": row["page"],
-            "image": row.get("image", ""),
-            "backend": row["backend"],
-            "pipeline": row["pipeline"],
-            "error_type": row.get("error_type", ""),
-            "error_message": row.get("error_message", ""),
-        }
-        for _, row in failed.head(1000).iterrows()
-    ]
-
-
-def _not_run(run: RunData) -> list[dict[str, Any]]:
-    """Jobs skipped before the run (e.g. a language the backend cannot read), one row per reason."""
-    skipped = run.samples[run.samples["status"] == "skipped"]
-    reasons = []
-    for (backend, error_type, message), rows in skipped.groupby(
-        ["backend", "error_type", "error_message"], sort=False
-    ):
-        pages = rows.drop_duplicates(["dataset", "sample_id", "page"])
-        names = [
-            f"{row['sample_id']} p{int(row['page']) + 1}" if int(row["page"]) else str(row["sample_id"])
-            for _, row in pages.iterrows()
-        ]
-        reasons.append(
-            {
-                "backend": backend,
-                "error_type": error_type,
-                "error_message": message,
-                "jobs": len(rows),
-                "pipelines": list(dict.fromkeys(rows["pipeline"])),
-                "samples": names[:NOT_RUN_NAMES],
-                "more_samples": max(0, len(names) - NOT_RUN_NAMES),
-            }
-        )
-    return reasons
-
-
-def _meta(run: RunData) -> dict[str, Any]:
-    info = run.info
-    harness, normalisation, environment = info.harness, info.normalisation, info.environment
-    return {
-        "suite": info.suite or run.name,
-        "folder": run.name,
-        "started": _timestamp(info.started),
-        "finished": _timestamp(info.finished),
-        "harness": " ".join(
-            str(v) for v in (harness.get("version"), str(harness.get("commit") or "")[:12]) if v
-        )
-        + (" (uncommitted changes)" if harness.get("dirty") else ""),
-        "normalisation": normalisation.get("id") or normalisation.get("name") or "",
-        "failure_policy": info.failure_policy or "",
-        "environment": {k: v for k, v in environment.items() if not isinstance(v, dict)},
-        "thread_env": environment.get("env") if isinstance(environment.get("env"), dict) else {},
-        "backends": {label: facts.model_dump(exclude_none=True) for label, facts in info.backends.items()},
-        "datasets": {name: facts.model_dump(exclude_none=True) for name, facts in info.datasets.items()},
-        "groups": len(run.groups()),
-        "samples": int(run.samples[["dataset", "sample_id"]].drop_duplicates().shape[0]),
-        "pages": int(run.samples[["dataset", "sample_id", "page"]].drop_duplicates().shape[0]),
-        "jobs": int((run.samples["status"] != "skipped").sum()),
-        "not_run": int((run.samples["status"] == "skipped").sum()),
-    }
-
-
 # --- formatting ----------------------------------------------------------------------
 
 
@@ -501,12 +406,3 @@ def _json_object(value: Any) -> dict[str, Any]:
     except ValueError:
         return {}
     return parsed if isinstance(parsed, dict) else {}
-
-
-def _timestamp(value: Any) -> str:
-    from datetime import UTC, datetime
-
-    number = finite_or_none(value)
-    if number is not None:
-        return datetime.fromtimestamp(number, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return str(value or "")
