@@ -89,3 +89,20 @@ def test_confusions_are_summed_by_kind_before_the_top_list(tmp_path: Path) -> No
     assert kinds == {"digits": "2", "case": "1", "diacritics": "1", "punctuation &amp; symbols": "2"}
     assert card.index("confusion-kinds") < card.index('class="confusions"')  # kinds come first
     assert re.search(r"The \d+ most frequent of \d+ distinct confusions, 100% of all", card)
+
+
+def test_compare_does_not_credit_an_empty_output_with_fixing_confusions(tmp_path: Path) -> None:
+    from harness.compare import compare_runs
+    from harness.compare.render import group_notes
+
+    truth = "the quick brown fox jumps over the lazy dog near the old mill"
+    garbled = "thc qxjck brwn fx jmps ovr th lzy dg nr th ld mll"
+    a = write_run(tmp_path / "a", [job("p1", truth, garbled), job("p2", truth, truth.replace("fox", "f0x"))])
+    b = write_run(tmp_path / "b", [job("p1", truth, ""), job("p2", truth, truth)])
+    (group,) = compare_runs(load_run(a), load_run(b)).groups
+    assert group.empty_output == 1
+    # p1's garbling is not "fixed" by reading nothing; p2's o→0 really is.
+    assert [(c.ref, c.hyp, c.delta) for c in group.fixed] == [("o", "0", -1)]
+    assert group.introduced == []
+    assert group.cer_b is not None and group.cer_a is not None and group.cer_b > group.cer_a  # still counted
+    assert "1 page with an empty output on one side" in " ".join(group_notes(group))

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.align import Segment, align, confusions
+from harness.align import Alignment, Segment, align, confusions
 from harness.errors import ConfigError
 from harness.metrics import error_rate
 from harness.run_folder import SAMPLE_KEY, RunData, group_label
@@ -110,6 +110,8 @@ class GroupComparison:
     failed: int = 0
     not_comparable: int = 0
     gt_differs: int = 0
+    #: pages where one side's output was empty: left out of the confusion counts
+    empty_output: int = 0
     cer_a: float | None = None
     cer_b: float | None = None
     cer: PairedDiff | None = None
@@ -342,8 +344,13 @@ def add_group_details(result: GroupComparison, pages: PairedPages, *, top: int =
     for _, row in pages.comparable.iterrows():
         alignment_a = align(str(row["ground_truth_a"]), str(row["text_a"]))
         alignment_b = align(str(row["ground_truth_b"]), str(row["text_b"]))
-        confusions_a.update(confusions(alignment_a))
-        confusions_b.update(confusions(alignment_b))
+        if _empty(alignment_a) or _empty(alignment_b):
+            # An empty output is one deletion of the whole page: counted as confusions it would
+            # "fix" every garbled stretch of the other side. Its CER change still counts.
+            result.empty_output += 1
+        else:
+            confusions_a.update(confusions(alignment_a))
+            confusions_b.update(confusions(alignment_b))
         changes.append(
             SampleChange(
                 str(row["dataset"]),
@@ -367,6 +374,10 @@ def add_group_details(result: GroupComparison, pages: PairedPages, *, top: int =
     result.introduced = sorted((c for c in deltas if c.delta > 0), key=lambda c: (-c.delta, c.ref, c.hyp))[
         :top
     ]
+
+
+def _empty(alignment: Alignment) -> bool:
+    return alignment.ref_chars > 0 and alignment.hyp_chars == 0
 
 
 def _groups(samples: pd.DataFrame) -> list[tuple[str, str]]:

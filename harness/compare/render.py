@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from harness.align import visible
 from harness.compare import Comparison, ConfusionChange, GroupComparison, SampleChange
 from harness.stats import PairedDiff
+from harness.wording import plural
 
 FORMATS = ("table", "md", "html")
 
@@ -54,10 +55,16 @@ def speed(group: GroupComparison) -> str:
 
 def group_notes(group: GroupComparison) -> list[str]:
     notes = []
+    if group.empty_output:
+        notes.append(
+            f"{plural(group.empty_output, 'page')} with an empty output on one side: counted in CER, "
+            "left out of the confusions fixed and introduced"
+        )
     if group.failed:
-        notes.append(f"{group.failed} page(s) failed on one side or both: left out")
+        notes.append(f"{plural(group.failed, 'page')} failed on one side or both: left out")
     if group.not_comparable:
-        notes.append(f"{group.not_comparable} page(s) with truncated output: not comparable, left out")
+        truncated = plural(group.not_comparable, "page")
+        notes.append(f"{truncated} with truncated output: not comparable, left out")
     if group.only_a or group.only_b:
         notes.append(f"pages only in A: {group.only_a}, only in B: {group.only_b}: left out")
     if group.gt_differs:
