@@ -28,6 +28,7 @@ from harness.errors import ConfigError
 from harness.run_folder import RunInfo
 from harness.stats import finite_or_none
 from harness.thresholds import BASELINE_LIMITS, CheckConfig, Thresholds
+from harness.wording import plural
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -238,8 +239,8 @@ def check_max_failed(group: Group) -> CheckResult:
     ok = failed <= limit
     failures = str(group.row.get("failures") or "").strip()
     detail = f" ({failures})" if failures not in ("", "{}") else ""
-    return group.result("max_failed", "pass" if ok else "fail",
-                        f"{failed} failed job(s){detail} {'≤' if ok else '>'} max {limit}")  # fmt: skip
+    message = f"{plural(failed, 'failed job')}{detail} {'≤' if ok else '>'} max {limit}"
+    return group.result("max_failed", "pass" if ok else "fail", message)
 
 
 def check_rate_increase(

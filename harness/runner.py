@@ -47,6 +47,7 @@ from harness.run_folder import (
     write_run_info,
 )
 from harness.store import ResultStore
+from harness.wording import plural
 from harness.worker import Outcome, Task
 
 if TYPE_CHECKING:
@@ -463,8 +464,9 @@ def _plan_line(
     samples = sum(len(entry.dataset.samples) for entry in suite.datasets)
     how = "in this process" if suite.run.serial else f"on {workers} worker{'s' if workers != 1 else ''}"
     return (
-        f"{suite.name}: {len(runnable)} jobs to run ({samples} samples x {len(suite.backends)} backends x "
-        f"{len(suite.pipelines)} pipelines, {len(jobs) - len(runnable)} not run) {how}, "
+        f"{suite.name}: {plural(len(runnable), 'job')} to run ({plural(samples, 'sample')} x "
+        f"{plural(len(suite.backends), 'backend')} x {plural(len(suite.pipelines), 'pipeline')}, "
+        f"{len(jobs) - len(runnable)} not run) {how}, "
         f"{threads} thread{'s' if threads != 1 else ''} each; writing {run_dir}"
     )
 

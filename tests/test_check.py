@@ -131,7 +131,7 @@ def test_thresholds_from_the_suite_per_backend_and_check_table(tmp_path, capsys)
     out = capsys.readouterr().out
     assert "FAIL  tesseract · none  max_cer" in out  # the backend's own threshold
     assert "PASS  tesseract · none  max_wer" in out  # from [check]
-    assert "PASS  tesseract · none  max_failed: 0 failed job(s)" in out
+    assert "PASS  tesseract · none  max_failed: 0 failed jobs" in out
     # The command line wins over the suite.
     assert _check(run, "--max-cer", "3%") == 0
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from harness.run_folder import RunInfo
 from harness.stats import finite_or_none
+from harness.wording import plural
 
 NOT_COMPARABLE = "n/c (truncated)"
 EMPTY = "–"
@@ -98,7 +99,7 @@ def summary_notes(summary: pd.DataFrame, info: RunInfo | dict[str, Any]) -> list
             "so its CER and WER must not be compared."
         )
     workers, threads = info.workers, info.threads_per_worker
-    setup = f" on {workers} worker(s) x {threads} thread(s)" if workers else ""
+    setup = f" on {plural(workers, 'worker')} x {plural(threads or 1, 'thread')}" if workers else ""
     notes.append(
         "Speed: pages/s = pages read / wall time of the row (first job start to last job end, "
         f"less worker start-up){setup}; latency = worker time per page, warm jobs only."
