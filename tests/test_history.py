@@ -121,3 +121,23 @@ def test_sparkline_scales_between_lowest_and_highest() -> None:
 
     assert sparkline([0.1, None, 0.3, 0.2]) == "▁ █▅"
     assert sparkline([0.5, 0.5]) == "▁▁"
+
+
+def test_an_engine_change_is_marked_only_on_that_engines_charts(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    for day, version in enumerate(("5.3", "5.3", "5.4"), start=1):
+        jobs = [
+            job(f"s{i}", t, t, backend=b) for i, t in enumerate(TRUTHS) for b in ("tesseract", "rapidocr")
+        ]
+        folder = write_run(reports / f"two-202611{day:02d}T000000Z", jobs, suite="two")
+        info = json.loads((folder / "run.json").read_text())
+        info["started"] = f"2026-11-{day:02d}T00:00:00+00:00"
+        info["backends"]["tesseract"]["version"] = version
+        (folder / "run.json").write_text(json.dumps(info))
+    assert main(["history", str(reports)]) == 0
+    page = (reports / "history-two.html").read_text(encoding="utf-8")
+
+    def marks(title: str) -> int:
+        return page.split(f"<h3>{title}</h3>", 1)[1].split("</figure>", 1)[0].count('<g class="change">')
+
+    assert marks("tesseract: CER") == 1 and marks("rapidocr: CER") == 0

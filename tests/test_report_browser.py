@@ -84,3 +84,38 @@ def test_report_fits_its_cards_at_wide_and_narrow_windows(
     with Image.open(shot) as image:
         assert image.width == width
         assert len(image.convert("RGB").getcolors(maxcolors=1 << 20) or []) > 100  # drawn, not blank
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1400, 800])
+def test_history_page_fits_at_wide_and_narrow_windows(tmp_path: Path, width: int) -> None:
+    import json
+
+    from harness.cli import main
+
+    reports = tmp_path / "reports"
+    for day, errors in enumerate((3, 1, 0), start=1):
+        jobs = [
+            job(
+                f"s{i}",
+                truth,
+                truth.replace("e", "c") if i < errors else truth,
+                backend=backend,
+                pipeline=pipeline,
+            )
+            for i, truth in enumerate(TRUTHS)
+            for backend in ("tesseract", "rapidocr")
+            for pipeline in GRID[:4]
+        ]
+        folder = write_run(reports / f"grid-202611{day:02d}T000000Z", jobs, suite="grid")
+        info = json.loads((folder / "run.json").read_text())
+        info["started"] = f"2026-11-{day:02d}T00:00:00+00:00"
+        info["backends"]["tesseract"]["version"] = "5.3" if day < 3 else "5.4"
+        (folder / "run.json").write_text(json.dumps(info))
+    assert main(["history", str(reports)]) == 0
+    script = OVERFLOW.replace(
+        "grid: document", "points: document.querySelectorAll('circle.point').length, grid: document"
+    )
+    result, console = probe(reports / "history-grid.html", script, width=width, work=tmp_path / "browser")
+    assert console == [] and result["overflowing"] == [] and result["pageWidth"] <= result["window"]
+    assert result["points"] == 3 * 8 * 2  # three runs of eight groups, in the CER and pages/s charts

@@ -22,6 +22,7 @@ def render_history(history: History) -> str:
     from harness.report.html import environment
 
     marks = [(index, "\n".join(run.changes)) for index, run in enumerate(history.runs) if run.changes]
+    numbers = {index: number for number, (index, _) in enumerate(marks, start=1)}
     names = [f"{run.name} ({run.started})" for run in history.runs]
     colours = _colours(history)
     figures: list[dict[str, Any]] = []
@@ -30,13 +31,27 @@ def render_history(history: History) -> str:
         if history.has_unordered:
             metrics.append(("cer_unordered", "CER unordered", True))
         metrics.append(("pages_per_s", "pages/s", False))
+        # Another engine's version or options moved nothing here: only this backend's changes are marked.
+        others = [other for other in _by_backend(history) if other != backend]
+        mine = [
+            (index, text)
+            for index, text in marks
+            if any(not line.startswith(tuple(f"{other} " for other in others)) for line in text.splitlines())
+        ]
         for metric, title, percent in metrics:
             series = [_series(history, group, metric, colours[group]) for group in groups]
             figures.append(
                 {
                     "id": f"history-{len(figures)}",
                     "title": f"{backend}: {title}",
-                    "svg": timeline(series, names, title=f"{backend}: {title}", percent=percent, marks=marks),
+                    "svg": timeline(
+                        series,
+                        names,
+                        title=f"{backend}: {title}",
+                        percent=percent,
+                        marks=mine,
+                        numbers=numbers,
+                    ),
                     "caption": _caption(metric, history),
                     "key": [(group[1], colours[group]) for group in groups],
                 }
@@ -45,7 +60,7 @@ def render_history(history: History) -> str:
         "history": history,
         "figures": figures,
         "groups": [_group_row(history, group, colours[group]) for group in history.series],
-        "marks": {index: number for number, (index, _) in enumerate(marks, start=1)},
+        "marks": numbers,
     }
     return environment().get_template("history.html.j2").render(**context)
 

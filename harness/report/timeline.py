@@ -5,7 +5,7 @@ Like :mod:`harness.report.charts`: no JavaScript, no network, every label escape
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -31,6 +31,7 @@ def timeline(
     title: str,
     percent: bool,
     marks: Sequence[tuple[int, str]] = (),
+    numbers: Mapping[int, int] | None = None,
 ) -> str:
     """Values per run (x: runs in order), whiskers for intervals, dashed lines where settings changed."""
     left, right, top, plot_height = 64, 24, 24, 200
@@ -60,7 +61,8 @@ def timeline(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>'
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" {_FONT}>{shown}</text>'
         )
-    for number, (index, text) in enumerate(marks, start=1):
+    for position, (index, text) in enumerate(marks, start=1):
+        number = (numbers or {}).get(index, position)
         x = x_of(index) - step / 2
         parts.append(
             f'<g class="change"><line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 6}" y2="{axis}" stroke="#bf8700" '
