@@ -1,0 +1,232 @@
+"""RapidOCR on skewed and multi-column pages: the harness reads at least as well as the plain library.
+
+"Plain library" is ``rapidocr.RapidOCR`` called directly, its boxes' texts in
+the order it returns them: once with the harness's own detection settings (the
+backend's engine object), once with RapidOCR's defaults. The pages are real-dev
+pages and synthetic pages, rotated here by -5..5 degrees (tests/rotated_pages.py).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ocr_harness_plugins.backends.rapidocr import RapidOcrBackend
+from ocr_harness_plugins.backends.rapidocr_lines import Word, group_into_lines, join_line, skew_angle
+from PIL import Image
+from rotated_pages import REAL_PAGES, SKEWED_SYNTH, TWO_COLUMN_SYNTH, rotated, synthetic_pages, write_rotated
+
+from harness.images import load_page
+from harness.metrics import cer
+
+# The harness may read worse than the plain library by at most this much CER.
+TOLERANCE = 0.01
+
+
+# --- grouping, on boxes laid out here -----------------------------------------
+
+
+def turned(quad: list[tuple[float, float]], degrees: float) -> tuple[tuple[float, float], ...]:
+    """``quad`` turned anticlockwise on screen (y grows downwards) about the origin."""
+    a = math.radians(degrees)
+    return tuple((x * math.cos(a) + y * math.sin(a), -x * math.sin(a) + y * math.cos(a)) for x, y in quad)
+
+
+def word(text: str, left: float, top: float, width: float, degrees: float, height: float = 30) -> Word:
+    right, bottom = left + width, top + height
+    quad = turned([(left, top), (right, top), (right, bottom), (left, bottom)], degrees)
+    return Word.detected(text, quad, 0.9, None)
+
+
+def page_of_phrases(degrees: float, columns: int = 1) -> list[Word]:
+    """Five lines, 40 px apart, each read as three phrase boxes 1200 px wide in all; columns 1500 px apart."""
+    words = []
+    for column in range(columns):
+        for row in range(5):
+            for piece, left in enumerate((0, 420, 840)):
+                x = 100 + column * 1500 + left
+                words.append(word(f"c{column}r{row}p{piece}", x, 200 + row * 40, 400, degrees))
+    return words[::-1]  # the engine's order is not trusted
+
+
+@pytest.mark.parametrize("degrees", [-5, -2.5, 0, 1, 3, 5])
+def test_phrases_of_a_skewed_page_are_grouped_into_its_lines(degrees: float) -> None:
+    # On a 1200 px line skewed by 2.5 degrees the ends differ by 52 px in height: more than a
+    # line's pitch, so upright rectangles would merge neighbouring lines.
+    words = page_of_phrases(degrees)
+    assert math.degrees(skew_angle(words)) == pytest.approx(-degrees, abs=0.01)
+    lines = group_into_lines(words)
+    assert [[w.text for w in line] for line in lines] == [
+        [f"c0r{row}p{piece}" for piece in range(3)] for row in range(5)
+    ]
+
+
+@pytest.mark.parametrize("degrees", [-5, 0, 2.5])
+def test_columns_side_by_side_stay_separate_lines(degrees: float) -> None:
+    # Columns 1240 px wide and 1500 px apart: the 260 px gutter is wider than a line is high,
+    # the 20 px gaps between phrases are not.
+    lines = group_into_lines(page_of_phrases(degrees, columns=2))
+    assert len(lines) == 10
+    for line in lines:
+        assert len({w.text[:2] for w in line}) == 1, [w.text for w in line]
+        assert [w.text[-2:] for w in line] == ["p0", "p1", "p2"]
+    # Rows top to bottom, the left column's line before the right one's in each row.
+    assert [line[0].text[:4] for line in lines] == [f"c{c}r{r}" for r in range(5) for c in range(2)]
+
+
+def test_a_line_box_covers_its_words_and_confidence_weighs_their_length() -> None:
+    words = [word("a long phrase", 0, 0, 400, 4), word("x", 420, 0, 30, 4)]
+    words[1].score = 0.3
+    line = join_line(words)
+    assert line.box is not None
+    left, top, right, bottom = line.box
+    for w in words:
+        for x, y in w.quad:
+            assert left <= x <= right and top <= y <= bottom
+    assert line.text == "a long phrase x"
+    assert line.confidence == pytest.approx((0.9 * 13 + 0.3) / 14, abs=1e-5)
+
+
+def test_short_boxes_do_not_set_the_angle() -> None:
+    # A page number and a single letter tilted oddly, against two long level lines.
+    words = [word("12", 500, 0, 40, 20), word("I", 0, 100, 12, -15), word("long line", 0, 200, 900, 0)]
+    assert skew_angle(words) == pytest.approx(0, abs=1e-9)
+    assert skew_angle([word("I", 0, 100, 12, -15)]) == 0
+
+
+# --- real RapidOCR on real and synthetic pages --------------------------------
+
+
+@pytest.fixture(scope="module")
+def rapidocr() -> RapidOcrBackend:
+    backend = RapidOcrBackend(threads=1)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="module")
+def rapidocr_defaults():  # type: ignore[no-untyped-def]
+    """The plain library with its own default settings."""
+    from rapidocr import RapidOCR
+
+    return RapidOCR(params={"Global.log_level": "error", "EngineConfig.onnxruntime.intra_op_num_threads": 1})
+
+
+def bgr(image: Image.Image) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+
+
+def plain_text(engine, image: Image.Image) -> str:  # type: ignore[no-untyped-def]
+    """What the library returns, its boxes' texts in its own order, one per line."""
+    return "\n".join(engine(bgr(image)).txts or [])
+
+
+def compare(backend: RapidOcrBackend, image: Image.Image, truth: str, defaults=None) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    rates = {
+        "harness": cer(truth, backend.recognize(image, language="en").text),
+        "plain": cer(truth, plain_text(backend._engine, image)),
+    }
+    if defaults is not None:
+        rates["defaults"] = cer(truth, plain_text(defaults, image))
+    return rates
+
+
+def assert_reads_as_well_as_plain(rates: dict[str, float]) -> None:
+    assert rates["harness"] <= rates["plain"] + TOLERANCE, rates
+    if "defaults" in rates:
+        assert rates["harness"] <= rates["defaults"] + TOLERANCE, rates
+
+
+@pytest.fixture(scope="module")
+def skewed_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthetic_pages(tmp_path_factory.mktemp("synth") / "skewed", SKEWED_SYNTH)
+
+
+def test_the_skewed_synthetic_page_reads_as_well_as_the_plain_library(
+    rapidocr: RapidOcrBackend,
+    rapidocr_defaults,
+    skewed_synth: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    image = load_page(skewed_synth / "page_en_0004.png")
+    truth = (skewed_synth / "page_en_0004.gt.txt").read_text(encoding="utf-8")
+    rates = compare(rapidocr, image, truth, rapidocr_defaults)
+    assert rates["harness"] < 0.05, rates
+    assert_reads_as_well_as_plain(rates)
+
+
+def real_page_path(real_dev: Path, stem: str) -> Path:
+    return next(p for p in real_dev.glob(f"{stem}.*") if not p.name.endswith((".txt", ".xml")))
+
+
+@pytest.mark.parametrize("degrees", [2.5, -5])
+def test_a_real_page_turned_reads_as_well_as_the_plain_library(
+    rapidocr: RapidOcrBackend,
+    rapidocr_defaults,
+    real_dev: Path,
+    degrees: float,  # type: ignore[no-untyped-def]
+) -> None:
+    page = load_page(real_page_path(real_dev, "page_en_oldbooks_a013"))
+    truth = (real_dev / "page_en_oldbooks_a013.gt.txt").read_text(encoding="utf-8")
+    rates = compare(rapidocr, rotated(page, degrees), truth, rapidocr_defaults)
+    assert rates["harness"] < 0.03, rates
+    assert_reads_as_well_as_plain(rates)
+
+
+def printed_lines(truth: str) -> list[str]:
+    return [line for line in truth.splitlines() if line.strip()]
+
+
+def test_two_columns_turned_are_read_line_by_line_never_across_the_gutter(
+    rapidocr: RapidOcrBackend, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = synthetic_pages(tmp_path_factory.mktemp("synth") / "two-column", TWO_COLUMN_SYNTH)
+    image = rotated(load_page(folder / "page_en_0008.png"), -3)
+    truth = printed_lines((folder / "page_en_0008.gt.txt").read_text(encoding="utf-8"))
+    result = rapidocr.recognize(image, language="en")
+    assert len(result.lines) >= 0.9 * len(truth)
+    # Each line read is one printed line of one column: a line merged across the gutter would
+    # hold two printed lines, half of it unmatched.
+    from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
+
+    misread = [
+        line.text
+        for line in result.lines
+        if process.extractOne(line.text, truth, scorer=Levenshtein.normalized_distance)[1] > 0.1
+    ]
+    assert len(misread) <= 0.05 * len(result.lines), misread
+    # Every line's box covers its own column only: narrower than half the page.
+    assert all(line.box and line.box[2] - line.box[0] < image.width / 2 for line in result.lines)
+
+
+# --- the whole sweep: every page, -5..5 degrees --------------------------------
+
+SWEEP_ANGLES = (-5.0, -2.5, 0.0, 2.5, 5.0)
+
+
+@pytest.fixture(scope="module")
+def rotated_dataset(real_dev: Path, skewed_synth: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real and synthetic pages, each turned by every sweep angle, as a folder dataset."""
+    sources = {stem: real_page_path(real_dev, stem) for stem in REAL_PAGES}
+    sources.update({f"synth_{p.stem}": p for p in sorted(skewed_synth.glob("page_*.png"))[::3]})
+    out = tmp_path_factory.mktemp("rotated")
+    write_rotated(out, sources, SWEEP_ANGLES)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("angle", SWEEP_ANGLES)
+@pytest.mark.parametrize("stem", [*REAL_PAGES, "synth_page_en_0001", "synth_page_en_0004"])
+def test_every_turned_page_reads_as_well_as_the_plain_library(
+    rapidocr: RapidOcrBackend,
+    rapidocr_defaults,
+    rotated_dataset: Path,
+    stem: str,
+    angle: float,  # type: ignore[no-untyped-def]
+) -> None:
+    name = f"{stem}_rot{angle:+.1f}"
+    image = load_page(rotated_dataset / f"{name}.png")
+    truth = (rotated_dataset / f"{name}.gt.txt").read_text(encoding="utf-8")
+    assert_reads_as_well_as_plain(compare(rapidocr, image, truth, rapidocr_defaults))
