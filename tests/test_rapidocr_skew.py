@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -107,7 +108,7 @@ def rapidocr() -> RapidOcrBackend:
 
 
 @pytest.fixture(scope="module")
-def rapidocr_defaults():  # type: ignore[no-untyped-def]
+def rapidocr_defaults() -> Any:
     """The plain library with its own default settings."""
     from rapidocr import RapidOCR
 
@@ -118,12 +119,14 @@ def bgr(image: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
 
 
-def plain_text(engine, image: Image.Image) -> str:  # type: ignore[no-untyped-def]
+def plain_text(engine: Any, image: Image.Image) -> str:
     """What the library returns, its boxes' texts in its own order, one per line."""
     return "\n".join(engine(bgr(image)).txts or [])
 
 
-def compare(backend: RapidOcrBackend, image: Image.Image, truth: str, defaults=None) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def compare(
+    backend: RapidOcrBackend, image: Image.Image, truth: str, defaults: Any = None
+) -> dict[str, float]:
     rates = {
         "harness": cer(truth, backend.recognize(image, language="en").text),
         "plain": cer(truth, plain_text(backend._engine, image)),
@@ -146,8 +149,8 @@ def skewed_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_skewed_synthetic_page_reads_as_well_as_the_plain_library(
     rapidocr: RapidOcrBackend,
-    rapidocr_defaults,
-    skewed_synth: Path,  # type: ignore[no-untyped-def]
+    rapidocr_defaults: Any,
+    skewed_synth: Path,
 ) -> None:
     image = load_page(skewed_synth / "page_en_0004.png")
     truth = (skewed_synth / "page_en_0004.gt.txt").read_text(encoding="utf-8")
@@ -160,16 +163,13 @@ def real_page_path(real_dev: Path, stem: str) -> Path:
     return next(p for p in real_dev.glob(f"{stem}.*") if not p.name.endswith((".txt", ".xml")))
 
 
-@pytest.mark.parametrize("degrees", [2.5, -5])
 def test_a_real_page_turned_reads_as_well_as_the_plain_library(
-    rapidocr: RapidOcrBackend,
-    rapidocr_defaults,
-    real_dev: Path,
-    degrees: float,  # type: ignore[no-untyped-def]
+    rapidocr: RapidOcrBackend, rapidocr_defaults: Any, real_dev: Path
 ) -> None:
+    # A clean real page turned by 2.5 degrees: upright rectangles read it with CER 0.11.
     page = load_page(real_page_path(real_dev, "page_en_oldbooks_a013"))
     truth = (real_dev / "page_en_oldbooks_a013.gt.txt").read_text(encoding="utf-8")
-    rates = compare(rapidocr, rotated(page, degrees), truth, rapidocr_defaults)
+    rates = compare(rapidocr, rotated(page, 2.5), truth, rapidocr_defaults)
     assert rates["harness"] < 0.03, rates
     assert_reads_as_well_as_plain(rates)
 
@@ -201,30 +201,35 @@ def test_two_columns_turned_are_read_line_by_line_never_across_the_gutter(
     assert all(line.box and line.box[2] - line.box[0] < image.width / 2 for line in result.lines)
 
 
-# --- the whole sweep: every page, -5..5 degrees --------------------------------
+# --- more pages and angles -----------------------------------------------------
 
-SWEEP_ANGLES = (-5.0, -2.5, 0.0, 2.5, 5.0)
+# A spread of pages and angles over -5..5 degrees; every pair would take minutes on two cores.
+SWEEP = [
+    ("page_en_oldbooks_a013", -5.0),
+    ("page_en_oldbooks_g020", -2.5),
+    ("page_en_oldbooks_g020", 5.0),
+    ("page_fr_fauxvisage1589_p010", -5.0),
+    ("page_fr_fauxvisage1589_p010", 2.5),
+    ("synth_page_en_0001", 5.0),
+    ("synth_page_en_0004", -5.0),
+]
 
 
 @pytest.fixture(scope="module")
 def rotated_dataset(real_dev: Path, skewed_synth: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Real and synthetic pages, each turned by every sweep angle, as a folder dataset."""
+    """The pages of the sweep, turned by its angles, as a folder dataset."""
     sources = {stem: real_page_path(real_dev, stem) for stem in REAL_PAGES}
     sources.update({f"synth_{p.stem}": p for p in sorted(skewed_synth.glob("page_*.png"))[::3]})
     out = tmp_path_factory.mktemp("rotated")
-    write_rotated(out, sources, SWEEP_ANGLES)
+    for stem, path in sources.items():
+        write_rotated(out, {stem: path}, tuple(angle for name, angle in SWEEP if name == stem))
     return out
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("angle", SWEEP_ANGLES)
-@pytest.mark.parametrize("stem", [*REAL_PAGES, "synth_page_en_0001", "synth_page_en_0004"])
-def test_every_turned_page_reads_as_well_as_the_plain_library(
-    rapidocr: RapidOcrBackend,
-    rapidocr_defaults,
-    rotated_dataset: Path,
-    stem: str,
-    angle: float,  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("stem", "angle"), SWEEP)
+def test_turned_pages_read_as_well_as_the_plain_library(
+    rapidocr: RapidOcrBackend, rapidocr_defaults: Any, rotated_dataset: Path, stem: str, angle: float
 ) -> None:
     name = f"{stem}_rot{angle:+.1f}"
     image = load_page(rotated_dataset / f"{name}.png")

@@ -36,11 +36,6 @@ _SAME_LINE_OVERLAP = 0.5
 # (columns, table cells). Word spaces, even in justified print, stay well under one height.
 _COLUMN_GAP = 1.2
 
-# Neighbouring boxes of one line may overlap (boxes are grown before reading), but a box that
-# starts more than this many line heights before the end of the line's last box is not its
-# continuation.
-_MAX_OVERLAP = 1.0
-
 # Only boxes at least this many times longer than high give the text's angle reliably.
 _LONG_BOX = 2.0
 
@@ -204,7 +199,7 @@ def group_into_lines(words: Sequence[Word]) -> list[list[Word]]:
             last = line[-1]
             height = min(placed.height, last.height)
             gap = placed.along[0] - last.along[1]
-            if height <= 0 or not -_MAX_OVERLAP * height <= gap <= _COLUMN_GAP * height:
+            if height <= 0 or gap > _COLUMN_GAP * height:
                 continue
             overlap = (min(placed.across[1], last.across[1]) - max(placed.across[0], last.across[0])) / height
             if overlap >= best_overlap:
