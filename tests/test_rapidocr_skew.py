@@ -41,20 +41,29 @@ def word(text: str, left: float, top: float, width: float, degrees: float, heigh
     return Word.detected(text, quad, 0.9, None)
 
 
-def page_of_phrases(degrees: float, columns: int = 1) -> list[Word]:
-    """Five lines, 40 px apart, each read as three phrase boxes 1200 px wide in all; columns 1500 px apart."""
+COLUMN_WIDTH = 1240
+PHRASE_GAP = 20  # two thirds of a line's height
+
+
+def page_of_phrases(degrees: float, columns: int = 1, gutter: float = 25) -> list[Word]:
+    """Five lines of prose 40 px apart, each read as three phrase boxes; columns side by side.
+
+    As in prose, the gaps between phrases fall at different places on every line.
+    """
     words = []
     for column in range(columns):
+        left = 100 + column * (COLUMN_WIDTH + gutter)
         for row in range(5):
-            for piece, left in enumerate((0, 420, 840)):
-                x = 100 + column * 1500 + left
-                words.append(word(f"c{column}r{row}p{piece}", x, 200 + row * 40, 400, degrees))
+            ends = (0, 300 + 60 * row, 900 - 50 * row, COLUMN_WIDTH + PHRASE_GAP)
+            for piece in range(3):
+                start, width = left + ends[piece], ends[piece + 1] - ends[piece] - PHRASE_GAP
+                words.append(word(f"c{column}r{row}p{piece}", start, 200 + row * 40, width, degrees))
     return words[::-1]  # the engine's order is not trusted
 
 
 @pytest.mark.parametrize("degrees", [-5, -2.5, 0, 1, 3, 5])
 def test_phrases_of_a_skewed_page_are_grouped_into_its_lines(degrees: float) -> None:
-    # On a 1200 px line skewed by 2.5 degrees the ends differ by 52 px in height: more than a
+    # On a 1240 px line skewed by 2.5 degrees the ends differ by 54 px in height: more than a
     # line's pitch, so upright rectangles would merge neighbouring lines.
     words = page_of_phrases(degrees)
     assert math.degrees(skew_angle(words)) == pytest.approx(-degrees, abs=0.01)
@@ -64,17 +73,24 @@ def test_phrases_of_a_skewed_page_are_grouped_into_its_lines(degrees: float) -> 
     ]
 
 
+@pytest.mark.parametrize("gutter", [25, 300])
 @pytest.mark.parametrize("degrees", [-5, 0, 2.5])
-def test_columns_side_by_side_stay_separate_lines(degrees: float) -> None:
-    # Columns 1240 px wide and 1500 px apart: the 260 px gutter is wider than a line is high,
-    # the 20 px gaps between phrases are not.
-    lines = group_into_lines(page_of_phrases(degrees, columns=2))
+def test_columns_side_by_side_stay_separate_lines(degrees: float, gutter: float) -> None:
+    # A 25 px gutter is hardly wider than the gaps between phrases (20 px): only the blank
+    # channel it makes down the page tells it apart.
+    lines = group_into_lines(page_of_phrases(degrees, columns=2, gutter=gutter))
     assert len(lines) == 10
     for line in lines:
         assert len({w.text[:2] for w in line}) == 1, [w.text for w in line]
         assert [w.text[-2:] for w in line] == ["p0", "p1", "p2"]
     # Rows top to bottom, the left column's line before the right one's in each row.
     assert [line[0].text[:4] for line in lines] == [f"c{c}r{r}" for r in range(5) for c in range(2)]
+
+
+def test_a_line_alone_is_not_cut_at_a_wide_space() -> None:
+    # A text-line image read as two boxes 1.3 line heights apart: nothing shows a column there.
+    words = [word("right", 350, 10, 300, 1), word("left", 10, 10, 300, 1)]
+    assert [[w.text for w in line] for line in group_into_lines(words)] == [["left", "right"]]
 
 
 def test_a_line_box_covers_its_words_and_confidence_weighs_their_length() -> None:

@@ -32,9 +32,19 @@ Quad = tuple[tuple[float, float], ...]
 # one sit on one line.
 _SAME_LINE_OVERLAP = 0.5
 
-# A gap along the text wider than this many line heights parts two lines set side by side
-# (columns, table cells). Word spaces, even in justified print, stay well under one height.
-_COLUMN_GAP = 1.2
+# A gap along the text wider than this many line heights always parts two lines set side by
+# side (table cells, columns).
+_WIDE_GAP = 2.0
+
+# A narrower gap, but wider than this, parts them when it lies in a blank channel down the page
+# (a column gutter). RapidOCR itself splits a line only at wide spaces, so the gap alone cannot
+# tell: two-column pages here had gutters of 0.56 to 0.9 line heights.
+_NARROW_GAP = 0.25
+
+# The channel is looked for this many line heights above and below the gap; it is blank when at
+# most this share of the lines there have a box across the gap's middle (a heading may span it).
+_CHANNEL_REACH = 3.0
+_CHANNEL_COVERED = 0.25
 
 # Only boxes at least this many times longer than high give the text's angle reliably.
 _LONG_BOX = 2.0
@@ -79,6 +89,22 @@ class Word:
         ys = [y for _, y in corners]
         box = (math.floor(min(xs)), math.floor(min(ys)), math.ceil(max(xs)), math.ceil(max(ys)))
         return cls(text, box, score, glyphs, corners)
+
+    def split(self, count: int) -> tuple[Word, Word]:
+        """This word cut after its first ``count`` glyphs, the quad cut between them."""
+        assert self.glyphs is not None and 0 < count < len(self.glyphs)
+        left_x, right_x = min(x for x, _ in self.quad), max(x for x, _ in self.quad)
+        cut_x = (self.glyphs[count - 1][2] + self.glyphs[count][1]) / 2
+        share = (cut_x - left_x) / (right_x - left_x) if right_x > left_x else 0.5
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = self.quad[:4]
+        top = (x0 + share * (x1 - x0), y0 + share * (y1 - y0))
+        bottom = (x3 + share * (x2 - x3), y3 + share * (y2 - y3))
+        right = self.without_first_glyphs(count)
+        head = self.text[: len(self.text) - len(right.text)]
+        return (
+            Word.detected(head, ((x0, y0), top, bottom, (x3, y3)), self.score, self.glyphs[:count]),
+            Word.detected(right.text, (top, (x1, y1), (x2, y2), bottom), self.score, right.glyphs),
+        )
 
     def without_first_glyphs(self, count: int) -> Word:
         """This word minus its first ``count`` non-space characters."""
@@ -140,12 +166,12 @@ def _without_repeated_start(left: Word, right: Word) -> Word:
 class _Placed:
     """A word measured in the page's text direction: ``along`` and ``across`` are (start, end)."""
 
-    __slots__ = ("word", "along", "across")
+    __slots__ = ("word", "along", "across", "cos", "sin")
 
     def __init__(self, word: Word, cos: float, sin: float) -> None:
         along = [x * cos + y * sin for x, y in word.quad]
         across = [y * cos - x * sin for x, y in word.quad]
-        self.word = word
+        self.word, self.cos, self.sin = word, cos, sin
         self.along = (min(along), max(along))
         self.across = (min(across), max(across))
 
@@ -186,9 +212,9 @@ def group_into_lines(words: Sequence[Word]) -> list[list[Word]]:
 
     Boxes are measured along and across the page's text direction (:func:`skew_angle`).
     Going along the text, a box continues the line whose last box it overlaps most
-    across the text (at least half the shorter height) and is near enough to: a gap
-    wider than 1.2 line heights (a column gutter, a table's cells) starts a new line.
-    Comparing with the nearest box, not the whole line, follows lines that curve.
+    across the text (at least half the shorter height) and is near enough to. Comparing
+    with the nearest box, not the whole line, follows lines that curve. A line is then
+    cut at every gap that is part of a blank channel down the page (:func:`_in_columns`).
     """
     angle = skew_angle(words)
     cos, sin = math.cos(angle), math.sin(angle)
@@ -199,7 +225,7 @@ def group_into_lines(words: Sequence[Word]) -> list[list[Word]]:
             last = line[-1]
             height = min(placed.height, last.height)
             gap = placed.along[0] - last.along[1]
-            if height <= 0 or gap > _COLUMN_GAP * height:
+            if height <= 0 or gap > _WIDE_GAP * height:
                 continue
             overlap = (min(placed.across[1], last.across[1]) - max(placed.across[0], last.across[0])) / height
             if overlap >= best_overlap:
@@ -208,7 +234,79 @@ def group_into_lines(words: Sequence[Word]) -> list[list[Word]]:
             lines.append([placed])
         else:
             best.append(placed)
-    return [[placed.word for placed in line] for line in _in_rows(lines)]
+    return [[placed.word for placed in line] for line in _in_rows(_in_columns(lines))]
+
+
+def _in_columns(lines: list[list[_Placed]]) -> list[list[_Placed]]:
+    """``lines`` cut at gaps that neighbouring lines leave blank too: column gutters.
+
+    A wide space inside a line of prose has the neighbouring lines' text above and
+    below it; a gutter has their gaps. A line with no neighbours is never cut. The
+    engine sometimes reads across a narrow gutter as one box: such a box is cut
+    between the glyphs either side of the gutter.
+    """
+    cut: list[list[_Placed]] = []
+    for line in lines:
+        current: list[_Placed] = []
+        for placed in line:
+            pieces = _cut_at_gutters(placed, line, lines)
+            if current and _is_gutter(
+                current[-1].along[1], pieces[0].along[0], current[-1], placed, line, lines
+            ):
+                cut.append(current)
+                current = []
+            current.append(pieces[0])
+            for piece in pieces[1:]:  # cut at a gutter already
+                cut.append(current)
+                current = [piece]
+        cut.append(current)
+    return cut
+
+
+def _cut_at_gutters(placed: _Placed, line: list[_Placed], lines: list[list[_Placed]]) -> list[_Placed]:
+    glyphs = placed.word.glyphs
+    if glyphs is None or len(glyphs) < 2:
+        return [placed]
+    left_x, right_x = min(x for x, _ in placed.word.quad), max(x for x, _ in placed.word.quad)
+    scale = (placed.along[1] - placed.along[0]) / max(right_x - left_x, 1e-9)
+    for count in range(1, len(glyphs)):
+        start = placed.along[0] + (glyphs[count - 1][2] - left_x) * scale
+        end = placed.along[0] + (glyphs[count][1] - left_x) * scale
+        if _is_gutter(start, end, placed, placed, line, lines):
+            head, rest = placed.word.split(count)
+            cos, sin = placed.cos, placed.sin
+            return [_Placed(head, cos, sin), *_cut_at_gutters(_Placed(rest, cos, sin), line, lines)]
+    return [placed]
+
+
+def _is_gutter(
+    start: float, end: float, left: _Placed, right: _Placed, line: list[_Placed], lines: list[list[_Placed]]
+) -> bool:
+    """Whether the gap from ``start`` to ``end`` along ``line`` lies in a blank channel down the page."""
+    height = min(left.height, right.height)
+    if end - start <= _NARROW_GAP * height:
+        return False
+    top = min(left.across[0], right.across[0]) - _CHANNEL_REACH * height
+    bottom = max(left.across[1], right.across[1]) + _CHANNEL_REACH * height
+    near = covering = 0
+    for other in lines:
+        if other is line:
+            continue
+        here = [p.along for p in other if top <= (p.across[0] + p.across[1]) / 2 <= bottom]
+        if here:
+            near += 1
+            covering += _covers(here, start, end)
+    return near >= 2 and covering <= _CHANNEL_COVERED * near
+
+
+def _covers(spans: list[tuple[float, float]], start: float, end: float) -> bool:
+    """Whether the spans together cover all of ``start`` to ``end``, as a line of prose does."""
+    reached = start
+    for span_start, span_end in sorted(spans):
+        if span_start > reached:
+            break
+        reached = max(reached, span_end)
+    return reached >= end
 
 
 def _in_rows(lines: list[list[_Placed]]) -> list[list[_Placed]]:
