@@ -21,9 +21,9 @@ REAL_PAGES = ("page_en_oldbooks_a013", "page_en_oldbooks_g020", "page_fr_fauxvis
 #: ``ocr-harness datasets synth OUT --pages 4 --seed 3``: its 4th page is skewed by -2.3 degrees
 #: and heavily degraded.
 SKEWED_SYNTH = SynthOptions(pages=4, seed=3)
-#: ``ocr-harness datasets synth OUT --pages 8 --seed 5 --page-size a4 --degrade light``: its 8th
-#: page is set in two columns with a 6 mm gutter.
-TWO_COLUMN_SYNTH = SynthOptions(pages=8, seed=5, page_size="a4", degrade="light")
+#: ``ocr-harness datasets synth OUT --pages 1 --seed 9 --page-size a4 --degrade light``: a page
+#: set in two columns, 10 pt at 300 dpi.
+TWO_COLUMN_SYNTH = SynthOptions(pages=1, seed=9, page_size="a4", degrade="light")
 
 
 def rotated(image: Image.Image, degrees: float) -> Image.Image:
