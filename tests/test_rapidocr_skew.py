@@ -93,6 +93,14 @@ def test_a_line_alone_is_not_cut_at_a_wide_space() -> None:
     assert [[w.text for w in line] for line in group_into_lines(words)] == [["left", "right"]]
 
 
+def test_a_line_longer_than_its_neighbours_is_not_cut_beyond_their_ends() -> None:
+    # The last line's space at x=700 has no text above it: no column is there, only paper.
+    words = [word("above", 0, 0, 500, 0), word("short", 0, 40, 550, 0), word("long", 0, 80, 680, 0)]
+    words.append(word("tail", 720, 80, 300, 0))
+    lines = group_into_lines(words)
+    assert [[w.text for w in line] for line in lines] == [["above"], ["short"], ["long", "tail"]]
+
+
 def test_a_line_box_covers_its_words_and_confidence_weighs_their_length() -> None:
     words = [word("a long phrase", 0, 0, 400, 4), word("x", 420, 0, 30, 4)]
     words[1].score = 0.3

@@ -9,9 +9,10 @@ box joins the line whose nearest box it overlaps across the text direction. An
 axis-aligned rectangle cannot do this: on a page skewed by 2 degrees the
 rectangle of a long line spans its neighbours, and lines interleave.
 
-Lines never bridge a wide gap along the text direction, so columns and table
-cells set side by side stay separate lines, each with its own box; lines are
-listed in rows top to bottom and left to right within a row.
+Lines are cut at column gutters: gaps along the text that the neighbouring
+lines leave blank too. Columns and table cells set side by side thus stay
+separate lines, each with its own box; lines are listed in rows top to bottom
+and left to right within a row.
 """
 
 from __future__ import annotations
@@ -41,10 +42,10 @@ _WIDE_GAP = 2.0
 # tell: two-column pages here had gutters of 0.56 to 0.9 line heights.
 _NARROW_GAP = 0.25
 
-# The channel is looked for this many line heights above and below the gap; it is blank when at
-# most this share of the lines there have a box across the gap's middle (a heading may span it).
+# The channel is looked for this many line heights above and below the gap: it is blank when
+# at least two lines there have text on both sides of it and none across, and more lines do
+# so than read right across it (a heading, or a box the engine read across the gutter).
 _CHANNEL_REACH = 3.0
-_CHANNEL_COVERED = 0.25
 
 # Only boxes at least this many times longer than high give the text's angle reliably.
 _LONG_BOX = 2.0
@@ -288,15 +289,16 @@ def _is_gutter(
         return False
     top = min(left.across[0], right.across[0]) - _CHANNEL_REACH * height
     bottom = max(left.across[1], right.across[1]) + _CHANNEL_REACH * height
-    near = covering = 0
+    blank = covering = 0
     for other in lines:
         if other is line:
             continue
         here = [p.along for p in other if top <= (p.across[0] + p.across[1]) / 2 <= bottom]
-        if here:
-            near += 1
-            covering += _covers(here, start, end)
-    return near >= 2 and covering <= _CHANNEL_COVERED * near
+        if here and _covers(here, start, end):
+            covering += 1
+        elif any(s < start for s, _ in here) and any(e > end for _, e in here):
+            blank += 1  # text on both sides, none across: this line has the gap too
+    return blank >= 2 and covering < blank
 
 
 def _covers(spans: list[tuple[float, float]], start: float, end: float) -> bool:
