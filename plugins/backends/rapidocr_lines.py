@@ -289,15 +289,17 @@ def _is_gutter(
         return False
     top = min(left.across[0], right.across[0]) - _CHANNEL_REACH * height
     bottom = max(left.across[1], right.across[1]) + _CHANNEL_REACH * height
-    blank = covering = 0
+    covering = left_of = right_of = 0
     for other in lines:
         if other is line:
             continue
         here = [p.along for p in other if top <= (p.across[0] + p.across[1]) / 2 <= bottom]
         if here and _covers(here, start, end):
             covering += 1
-        elif any(s < start for s, _ in here) and any(e > end for _, e in here):
-            blank += 1  # text on both sides, none across: this line has the gap too
+        else:  # a line (or a column's line on its own) beside the gap, none of it across
+            left_of += any(s < start for s, _ in here)
+            right_of += any(e > end for _, e in here)
+    blank = min(left_of, right_of)  # lines that have the gap too: text on both sides of it
     return blank >= 2 and covering < blank
 
 
