@@ -84,7 +84,8 @@ def find_runs(reports_dir: Path) -> tuple[dict[str, list[Path]], list[str]]:
     nothing outside ``reports_dir`` is read.
     """
     if not reports_dir.is_dir():
-        raise InputError(f"{reports_dir}: no such folder", fix="pass the folder runs write to, e.g. reports")
+        what = "not a folder" if reports_dir.exists() else "no such folder"
+        raise InputError(f"{reports_dir}: {what}", fix="pass the folder runs write to, e.g. reports")
     by_suite: dict[str, list[Path]] = {}
     skipped: list[str] = []
     try:

@@ -102,3 +102,10 @@ def test_unchanged_steps_hold_only_when_every_job_agrees() -> None:
     spec = parse_pipeline("downscale(max_side=1600)|binarize(method=otsu)")
     assert effective_pipeline(spec, {0}) == "binarize(method=otsu)"
     assert effective_pipeline(spec, {0, 1}) == "none"
+
+
+def test_a_pipeline_this_version_cannot_read_keeps_its_full_label() -> None:
+    from harness.report.grid import short_labels
+
+    groups = [("t", "a((b"), ("t", "binarize(method=otsu)")]
+    assert short_labels(groups) == {("t", "a((b"): "t · a((b"), ("t", "binarize(method=otsu)"): "t · binarize(method=otsu)"}

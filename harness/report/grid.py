@@ -55,7 +55,9 @@ class Heatmap:
 def grid_view(run: RunData) -> dict[str, Any] | None:
     """Everything the ``#grid`` section shows, or None when the run's pipelines vary by nothing."""
     pipelines = _pipelines(run)
-    specs = {text: parse_pipeline(text) for text in pipelines}
+    specs = _parsed(pipelines)
+    if specs is None:
+        return None
     axes = pipeline_axes(specs, run.info.config.grid)
     if not axes:
         return None
@@ -147,6 +149,16 @@ def noop_notes(
                 f"and as leaving the {name} step out."
             )
     return notes
+
+
+def _parsed(pipelines: Sequence[str]) -> dict[str, PipelineSpec] | None:
+    """Each pipeline parsed, or None if one is not pipeline notation this version reads."""
+    from harness.errors import ConfigError
+
+    try:
+        return {text: parse_pipeline(text) for text in pipelines}
+    except ConfigError:  # an old or hand-edited run folder: the report goes on without a grid
+        return None
 
 
 def _pipelines(run: RunData) -> list[str]:
@@ -266,7 +278,9 @@ def short_labels(
     groups would share falls back to the full pipeline.
     """
     pipelines = list(dict.fromkeys(pipeline for _, pipeline in groups))
-    specs = {text: parse_pipeline(text) for text in pipelines}
+    specs = _parsed(pipelines)
+    if specs is None:
+        return {group: f"{group[0]} · {group[1]}" for group in groups}
     axes = [key for key, _ in pipeline_axes(specs, grid or {})]
     backends = list(dict.fromkeys(backend for backend, _ in groups))
     names = [key.rpartition(".")[2] for key in axes]
