@@ -108,4 +108,5 @@ def test_a_pipeline_this_version_cannot_read_keeps_its_full_label() -> None:
     from harness.report.grid import short_labels
 
     groups = [("t", "a((b"), ("t", "binarize(method=otsu)")]
-    assert short_labels(groups) == {("t", "a((b"): "t · a((b"), ("t", "binarize(method=otsu)"): "t · binarize(method=otsu)"}
+    labels = short_labels(groups)
+    assert labels == {("t", "a((b"): "t · a((b", ("t", "binarize(method=otsu)"): "t · binarize(method=otsu)"}
