@@ -246,3 +246,17 @@ def test_a_pipeline_runs_its_steps_in_order_and_keeps_the_resolution() -> None:
     assert result.mode == "L" and result.size == (500, 350)
     assert set(np.unique(np.asarray(result))) == {0, 255}
     assert result.info["dpi"] == pytest.approx((200, 200))
+
+
+def test_same_pixels_tells_a_step_that_changed_one_pixel_from_one_that_changed_none() -> None:
+    from PIL import Image
+
+    from harness.pipeline import same_pixels
+
+    page = Image.new("L", (900, 700), 210)
+    page.paste(20, (100, 100, 800, 600))
+    assert same_pixels(page, page) and same_pixels(page, page.copy())
+    touched = page.copy()
+    touched.putpixel((451, 333), 0)  # off the sampled grid: the full comparison finds it
+    assert not same_pixels(page, touched)
+    assert not same_pixels(page, page.convert("RGB")) and not same_pixels(page, page.resize((450, 350)))
