@@ -153,6 +153,8 @@ def _problem_type(sample: Sample) -> str | None:
     """The error class a broken sample's row gets (its files are never handed to an engine)."""
     if not sample.problem:
         return None
+    if getattr(sample, "problem_type", None):
+        return str(sample.problem_type)
     problem_file = getattr(sample, "problem_file", None)
     if problem_file is not None and Path(problem_file) == Path(sample.image):
         return "ImageReadError"

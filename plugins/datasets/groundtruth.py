@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harness.errors import GroundTruthError
+from harness.files import open_regular, read_regular_bytes
 
 #: Suffixes of XML ground truth, in the order a folder looks for them beside an image.
 XML_SUFFIXES = (".page.xml", ".alto.xml", ".xml")
@@ -25,7 +26,7 @@ _ALTO_NAMESPACE = re.compile(r"^http://(www\.)?loc\.gov/standards/alto(/ns-v\d#)
 def read_ground_truth(path: Path) -> str:
     """The text of a ground-truth file: PAGE-XML or ALTO for ``.xml``, UTF-8 text otherwise."""
     if path.name.lower().endswith(".xml"):
-        root = _parse_xml(path)
+        root = parse_xml(path)
         kind = xml_kind(root)
         if kind == "page":
             return page_text(root)
@@ -66,8 +67,9 @@ def xml_kind(root: ElementTree.Element) -> str | None:
 def sniff_xml_kind(path: Path) -> str | None:
     """The kind of an XML file judged from its root element only (cheap: stops at the first tag)."""
     try:
-        for _event, element in ElementTree.iterparse(path, events=("start",)):
-            return xml_kind(element)
+        with open_regular(path) as handle:
+            for _event, element in ElementTree.iterparse(handle, events=("start",)):
+                return xml_kind(element)
     except (OSError, ElementTree.ParseError):
         return None
     return None
@@ -185,7 +187,7 @@ def alto_text(root: ElementTree.Element) -> str:
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_regular_bytes(path)
     except FileNotFoundError:
         raise GroundTruthError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -194,10 +196,24 @@ def _read_bytes(path: Path) -> bytes:
         raise GroundTruthError(f"{path}: cannot be read ({error.strerror})") from None
 
 
-def _parse_xml(path: Path) -> ElementTree.Element:
+def parse_xml(path: Path) -> ElementTree.Element:
+    """The root element of an XML file, parsed with entity declarations refused.
+
+    Entities are how "billion laughs" bombs expand a few kilobytes into
+    gigabytes; PAGE and ALTO files have no use for them.
+    """
+    import defusedxml.ElementTree
+    from defusedxml import DefusedXmlException
+
     data = _read_bytes(path)
     try:
-        return ElementTree.fromstring(data)
+        return defusedxml.ElementTree.fromstring(data)
+    except DefusedXmlException as error:
+        raise GroundTruthError(
+            f"{path}: declares XML entities or external references ({error}); refused: entity expansion "
+            "is how 'billion laughs' XML bombs work, and PAGE-XML or ALTO needs none",
+            fix="remove the <!DOCTYPE ...> block",
+        ) from None
     except ElementTree.ParseError as error:
         line, column = error.position
         raise GroundTruthError(f"{path}: not well-formed XML at line {line}, column {column + 1}") from None

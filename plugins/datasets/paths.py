@@ -20,11 +20,15 @@ def resolve_reference(
     path = Path(os.path.normpath(base / reference))
     if allow_outside_root:
         return path, None
+    return path, outside_root(path, root, what=what, named=repr(reference))
+
+
+def outside_root(path: Path, root: Path, *, what: str, named: str | None = None) -> str | None:
+    """A problem sentence if ``path`` (its links followed) resolves outside ``root``, else None."""
     resolved, top = path.resolve(), root.resolve()
     if resolved == top or top in resolved.parents:
-        return path, None
-    problem = (
-        f"the {what} {reference!r} resolves to {resolved}, outside the dataset folder {top}; "
+        return None
+    return (
+        f"the {what} {named or path} resolves to {resolved}, outside the dataset folder {top}; "
         f"refused (fix: {OUTSIDE_ROOT_FIX})"
     )
-    return path, problem
