@@ -1,4 +1,4 @@
-"""Opening files users hand us: regular files only.
+"""Opening files users hand us (regular files only), and writing ours atomically.
 
 A FIFO named ``scan.png`` blocks the first ``open()`` forever and a link to
 ``/dev/zero`` never ends a read; neither is a sample. Files are opened without
@@ -8,10 +8,15 @@ dataset can cost a row, never a hung run.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+from collections.abc import Callable
+from pathlib import Path
 from typing import BinaryIO
+
+from harness.errors import OutputError
 
 _KINDS = (
     (stat.S_ISDIR, "a folder"),
@@ -63,3 +68,31 @@ def ensure_regular(path: str | os.PathLike[str]) -> None:
     For readers that insist on opening the path themselves (Pillow).
     """
     open_regular(path).close()
+
+
+def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
+    """Have ``write`` fill a temporary file beside ``path``, then rename it over ``path``.
+
+    A reader never sees half a file, and a failed write (full disk, read-only
+    folder) leaves nothing behind: it is an OutputError naming the file and the
+    cause.
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.partial")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot be written ({describe_os_error(error)})") from None
+    return path
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    return write_atomic(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+
+
+def describe_os_error(error: OSError) -> str:
+    """The cause of an OSError in a few words ("No space left on device"), without the path."""
+    return error.strerror or str(error) or type(error).__name__

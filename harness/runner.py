@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from harness.datasets import Sample
     from harness.executor import Executor
     from harness.progress import Progress
-    from harness.suite import BackendEntry, Suite
+    from harness.suite import BackendEntry, RunConfig, Suite
 
 RUN_FILE = "run.json"
 LATEST_LINK = "latest"
@@ -65,13 +65,14 @@ class Job:
     def runnable(self) -> bool:
         return self.skip_reason is None and self.problem_type is None
 
-    def task(self) -> Task:
+    def task(self, *, max_pixels: int | None = None) -> Task:
         return Task(
             image=str(self.sample.image),
             backend=self.backend.spec,
             pipeline=self.pipeline,
             page=self.sample.page,
             language=self.language,
+            max_pixels=max_pixels,
         )
 
 
@@ -271,7 +272,7 @@ async def execute(
                     continue
                 if progress is not None:
                     progress.start_group(f"{backend.label} · {pipeline}")
-                await _run_group(executor, group, store, progress, suite.run.timeout, counts, backend_facts)
+                await _run_group(executor, group, store, progress, suite.run, counts, backend_facts)
     return counts
 
 
@@ -280,7 +281,7 @@ async def _run_group(
     jobs: list[Job],
     store: ResultStore,
     progress: Progress | None,
-    timeout: float,
+    settings: RunConfig,
     counts: Counter[str],
     backend_facts: dict[str, Any],
 ) -> None:
@@ -289,7 +290,8 @@ async def _run_group(
     async def consume() -> None:
         for job in pending:
             started = time.time()
-            outcome = await executor.run(job.task(), timeout=timeout)
+            task = job.task(max_pixels=settings.max_image_pixels)
+            outcome = await executor.run(task, timeout=settings.timeout)
             record = make_record(job, outcome, started=started, finished=time.time())
             store.append(record)
             counts[record["status"]] += 1

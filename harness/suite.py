@@ -55,7 +55,9 @@ class DatasetConfig(_Strict):
     path: str = Field(description="dataset folder or manifest, relative to the suite file")
     format: str | None = Field(None, description="dataset format name; detected when omitted")
     language: str | None = Field(None, description="language of every sample, overriding the dataset's")
-    allow_outside_root: bool = Field(False, description="let a manifest name files outside its folder")
+    allow_outside_root: bool = Field(
+        False, description="read files outside the dataset folder (manifest paths, links leading out)"
+    )
 
 
 class BackendConfig(_Strict):
@@ -76,6 +78,9 @@ class RunConfig(_Strict):
     timeout: float = Field(DEFAULT_TIMEOUT, gt=0, description="seconds per job before its worker is stopped")
     output: str = Field(DEFAULT_OUTPUT, description="folder run folders are written under")
     serial: bool = Field(False, description="run in this process, one job at a time (debugging)")
+    max_image_pixels: int | None = Field(
+        None, ge=1, description="pixel limit per page (default: OCR_HARNESS_MAX_IMAGE_PIXELS or 89,478,485)"
+    )
 
 
 Scalar = Union[str, int, float, bool]  # noqa: UP007 (pydantic needs a runtime union here)
@@ -199,6 +204,7 @@ def suite_from_args(
     name: str | None = None,
     run: Mapping[str, Any] | None = None,
     metrics: Mapping[str, Any] | None = None,
+    allow_outside_root: bool = False,
 ) -> Suite:
     """The suite an ad hoc ``ocr-harness run DATASET --backend ...`` describes."""
     errors: list[str] = []
@@ -223,7 +229,10 @@ def suite_from_args(
     default_name = name or _safe_name(Path(datasets[0]).resolve().name if datasets else "run")
     data: dict[str, Any] = {
         "name": default_name,
-        "datasets": [{"path": str(path)} for path in datasets],
+        "datasets": [
+            {"path": str(path), **({"allow_outside_root": True} if allow_outside_root else {})}
+            for path in datasets
+        ],
         "backends": backend_tables,
         "pipelines": list(pipelines) or [EMPTY_PIPELINE],
         "run": dict(run or {}),

@@ -65,6 +65,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     both.add_argument(
         "--resume", metavar="RUN_DIR", type=Path, help="continue a run folder: skip jobs already done"
     )
+    both.add_argument(
+        "--max-image-pixels",
+        type=_positive_int,
+        metavar="N",
+        help="accept pages up to N pixels (default: Pillow's limit, about 89 million)",
+    )
+    both.add_argument(
+        "--allow-outside-root",
+        action="store_true",
+        help="read files outside a dataset's folder (manifest paths, links leading out); ad hoc runs",
+    )
     both.add_argument("--no-html", action="store_true", help="skip report.html")
     return parser
 
@@ -83,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             ("timeout", args.timeout),
             ("output", args.out),
             ("serial", args.serial),
+            ("max_image_pixels", args.max_image_pixels),
         )
         if value is not None
     }
@@ -97,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
                 ("--name", args.name),
                 ("--normalisation", args.normalisation),
                 ("--failure-policy", args.failure_policy),
+                ("--allow-outside-root", args.allow_outside_root),
             )
             if value
         ]
@@ -122,24 +135,35 @@ def run(args: argparse.Namespace) -> int:
             name=args.name,
             run=overrides,
             metrics=metrics,
+            allow_outside_root=args.allow_outside_root,
         )
     if args.resume is not None and not (args.resume / "results.jsonl").is_file():
         raise ConfigError(f"--resume {args.resume}: not a run folder (no results.jsonl)")
 
     outcome = run_suite(suite, resume=args.resume, reports=False)
-    from harness.report import write_reports
+    from harness.errors import ReportError
+    from harness.report import Reports, write_reports
 
-    reports = write_reports(outcome.run_dir, html=not args.no_html)
+    try:
+        reports = write_reports(outcome.run_dir, html=not args.no_html)
+    except ReportError as error:  # the table is still worth showing; the error decides the exit code
+        if isinstance(error.reports, Reports):
+            _show(error.reports)
+        raise
+    _show(reports)
+    if outcome.interrupted:
+        print("ocr-harness: interrupted; every finished job is kept in results.jsonl", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _show(reports: Any) -> None:
     print()
     print(reports.table)
     print()
     for note in reports.notes:
         print(f"- {note}")
-    print(f"\nReports: {outcome.run_dir}")
-    if outcome.interrupted:
-        print("ocr-harness: interrupted; every finished job is kept in results.jsonl", file=sys.stderr)
-        return 130
-    return 0
+    print(f"\nReports: {reports.run_dir}")
 
 
 def _positive_int(text: str) -> int:

@@ -9,7 +9,6 @@ is untrusted text.
 from __future__ import annotations
 
 import math
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -19,6 +18,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from harness.files import write_text_atomic
 from harness.align import Alignment, ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
 from harness.report import charts
 from harness.report.breakdowns import Breakdown, breakdowns
@@ -39,11 +39,7 @@ def write_html_report(run_dir: Path, *, max_samples: int = MAX_SAMPLES) -> Path:
     """Write ``run_dir/report.html`` from the run folder's files and return its path."""
     run_dir = Path(run_dir)
     html = render_run_report(load_run(run_dir), max_samples=max_samples)
-    target = run_dir / "report.html"
-    partial = target.with_suffix(".html.partial")
-    partial.write_text(html, encoding="utf-8")
-    os.replace(partial, target)  # never leave a half-written report behind
-    return target
+    return write_text_atomic(run_dir / "report.html", html)  # never a half-written report
 
 
 def render_run_report(run: RunData, *, max_samples: int = MAX_SAMPLES) -> str:
@@ -353,6 +349,10 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
         if any(math.isinf(s) for s in scores.values()):
             mean = max(mean, 0.0) + 1e6  # failures first
         first = rows.iloc[0]
+        # A sample refused when the run was planned (outside its root, not a regular file...) has
+        # rows that never started: its image is not shown, whatever the row names.
+        never_started = rows["started"].isna() if "started" in rows else False
+        refused = bool(((rows["status"] == "error") & never_started).any())
         cards.append(
             {
                 "dataset": dataset,
@@ -362,6 +362,7 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
                 "dataset_path": (datasets.get(dataset) or {}).get("path")
                 if isinstance(datasets, dict)
                 else None,
+                "refused": refused,
                 "language": first.get("language", ""),
                 "ground_truth": first["ground_truth"],
                 "tags": {
@@ -373,19 +374,27 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
             }
         )
     cards.sort(key=lambda card: -card["sort_mean"])
+    run_settings = (run.info.get("config") or {}).get("run") or {}
+    max_pixels = run_settings.get("max_image_pixels") if isinstance(run_settings, dict) else None
+    max_pixels = max_pixels if isinstance(max_pixels, int) and max_pixels > 0 else None
     shown = cards[:max_samples]
     for card in shown:
-        path = resolve_image(str(card["image"]), dataset_path=card["dataset_path"], run_dir=run.path)
         card["thumbnail"] = None
         card["image_problem"] = None
+        if card["refused"]:
+            card["image_problem"] = "image not shown: the sample was refused (see its error)"
+            continue
+        path = resolve_image(str(card["image"]), dataset_path=card["dataset_path"])
         if path is None:
             if card["image"]:
-                card["image_problem"] = f"image not found: {card['image']}"
+                card["image_problem"] = f"image not found inside the dataset folder: {card['image']}"
             continue
         try:
-            card["thumbnail"] = thumbnail(path, card["page"])
+            card["thumbnail"] = thumbnail(path, card["page"], max_pixels=max_pixels)
         except OcrHarnessError as error:
             card["image_problem"] = str(error)
+        except Exception as error:  # noqa: BLE001 - one odd image costs its thumbnail, never the report
+            card["image_problem"] = f"{path}: cannot be shown ({type(error).__name__}: {error})"
     groups = [{"index": i, "label": info.label} for i, info in enumerate(analysis.groups.values())]
     return {"cards": shown, "total": len(cards), "groups": groups}
 

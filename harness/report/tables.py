@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.files import write_atomic
 from harness.metrics import (
     Normalisation,
     error_rate,
@@ -287,7 +288,4 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
             out[column] = out[column].map(lambda v: "true" if v else "false")
         elif pd.api.types.is_float_dtype(out[column]):
             out[column] = out[column].mask(out[column].isin([math.inf, -math.inf]))
-    temporary = path.with_name(f".{path.name}.tmp")
-    out.to_csv(temporary, index=False, na_rep="", encoding="utf-8")
-    temporary.replace(path)
-    return path
+    return write_atomic(path, lambda temporary: out.to_csv(temporary, index=False, na_rep="", encoding="utf-8"))
