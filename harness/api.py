@@ -263,12 +263,20 @@ def _validate(
 
 def _raise_for(outcome: Outcome, path: PathLike) -> None:
     """Raise a failed outcome as its harness exception, making sure the message names the file."""
-    if outcome.ok:
-        return
+    if not outcome.ok:
+        raise page_error(outcome, path)
+
+
+def page_error(outcome: Outcome, path: PathLike) -> OcrHarnessError:
+    """A failed outcome as its harness exception, its message naming the file."""
     image = os.fspath(path)
     if image not in (outcome.error_message or ""):
         outcome.error_message = f"{image}: {outcome.error_message}"
-    outcome.raise_error()
+    try:
+        outcome.raise_error()
+    except OcrHarnessError as error:
+        return error
+    raise AssertionError("a failed outcome always raises")
 
 
 # --- module-level functions over a shared Extractor per event loop -------------
