@@ -44,7 +44,13 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     ``O_NONBLOCK`` makes opening a FIFO return at once; the check is on the
     opened descriptor, so a file swapped after a check cannot slip through.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        mode = os.stat(path).st_mode  # a socket cannot be opened at all: say what it is
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(path, kind_of(mode)) from None
+        raise
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
@@ -96,3 +102,8 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
 def describe_os_error(error: OSError) -> str:
     """The cause of an OSError in a few words ("No space left on device"), without the path."""
     return error.strerror or str(error) or type(error).__name__
+
+
+def printable_path(path: str | os.PathLike[str]) -> str:
+    """A path as UTF-8 text: bytes of a name that is not UTF-8 are shown escaped (``caf\\xe9.png``)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")

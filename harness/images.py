@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -108,7 +109,8 @@ _LIMIT_LOCK = threading.RLock()
 def _pillow_limit() -> Iterator[None]:
     from PIL import Image
 
-    with _LIMIT_LOCK:
+    with _LIMIT_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's warnings about odd metadata: errors say what matters
         previous = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = None
         try:
@@ -167,7 +169,9 @@ def _open(path: Path) -> Image.Image:
             "known format, whatever the extension says)"
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ImageReadError(f"{path}: cannot be opened as an image ({error})") from None
+        raise ImageReadError(
+            f"{path}: the image is damaged or truncated: it cannot be opened ({error})"
+        ) from None
     return image
 
 

@@ -67,12 +67,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
+    from harness.files import printable_path
+
     results = asyncio.run(_extract(args))
     failures = [error for _, _, errors in results for error in errors]
     if args.json:
         document = [
             {
-                "file": path,
+                "file": printable_path(path),
                 "pages": pages,
                 "error": None if not errors else {"type": type(errors[0]).__name__, "message": str(errors[0])},
             }
@@ -87,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             if not any(page is not None for page in pages):
                 continue
             if several:
-                sys.stdout.write(("\n" if printed else "") + FILE_HEADER.format(path) + "\n")
+                sys.stdout.write(("\n" if printed else "") + FILE_HEADER.format(printable_path(path)) + "\n")
             # A page that failed is an empty page: the others keep their place between form feeds.
             sys.stdout.write("\f".join(page or "" for page in pages) + "\n")
             printed = True

@@ -9,7 +9,7 @@ from pathlib import Path
 from harness.datasets import DatasetFormat, Sample
 from harness.errors import DatasetError
 
-from .pages import IMAGE_SUFFIXES, image_samples, is_image
+from .pages import IMAGE_SUFFIXES, image_samples, is_image, misnamed_sample
 
 
 class FolderFormat(DatasetFormat):
@@ -28,6 +28,10 @@ class FolderFormat(DatasetFormat):
             raise DatasetError(f"{path}: the folder format needs a folder, and this is a file")
         settings = self.settings(path)
         for image in _images(path):
+            misnamed = misnamed_sample(image, path)
+            if misnamed is not None:
+                yield misnamed
+                continue
             yield from image_samples(image, path, settings, allow_outside_root=allow_outside_root)
 
 

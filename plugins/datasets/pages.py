@@ -19,7 +19,7 @@ from typing import Any
 from harness.datasets import DatasetSettings, Sample
 from harness.errors import GroundTruthError, ImageReadError
 
-from harness.files import kind_of, read_regular_bytes
+from harness.files import kind_of, printable_path, read_regular_bytes
 
 from .groundtruth import read_ground_truth, read_text, sniff_xml_kind
 from .paths import outside_root
@@ -55,17 +55,13 @@ def image_samples(
     stem = image.name[: -len(image.suffix)]
     sample_id = image.relative_to(root).with_name(stem).as_posix()
     language = settings.language_for(stem)
-    image_problem = _not_regular(image, "image") or (
-        outside_root(image, root, what="image")
-        if image_in_root and not allow_outside_root
-        else None
-    )
+    refuse = (lambda path, what: None) if allow_outside_root else _outside(root)
+    image_problem = _not_regular(image, "image") or (refuse(image, "image") if image_in_root else None)
     if image_problem:
         yield Sample(sample_id, image, language=language, tags=dict(settings.tags), problem=image_problem,
                      problem_file=image, problem_type="ImageReadError")
         return
     tags_file = folder / f"{stem}{TAGS_SUFFIX}"
-    refuse = (lambda path, what: None) if allow_outside_root else _outside(root)
     tags_problem = refuse(tags_file, "tags file") if tags_file.exists() else None
     tags, read_problem = (dict(settings.tags), None) if tags_problem else read_tags(tags_file, settings.tags)
     tags_problem = tags_problem or read_problem
@@ -86,6 +82,26 @@ def image_samples(
             problem="; ".join(p for p, _ in problems) or None,
             problem_file=problems[0][1] if problems else None,
         )
+
+
+def misnamed_sample(path: Path, root: Path) -> Sample | None:
+    """A refused sample for a file whose name is not UTF-8 (it could be stored in no report), else None.
+
+    The sample names the file with its undecodable bytes escaped (``caf\\xe9.png``).
+    """
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = Path(printable_path(path))
+        relative = Path(printable_path(path.relative_to(root)))
+        return Sample(
+            relative.as_posix(),
+            shown,
+            problem=f"{shown}: the file name is not UTF-8; refused (fix: rename the file)",
+            problem_file=shown,
+            problem_type="InputError",
+        )
+    return None
 
 
 # Checks a file beside an image against the dataset root: (path, what) -> problem or None.

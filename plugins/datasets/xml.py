@@ -19,7 +19,7 @@ from harness.datasets import DatasetFormat, DatasetSettings, Sample
 from harness.errors import GroundTruthError
 
 from .groundtruth import parse_xml, read_ground_truth, sniff_xml_kind
-from .pages import IMAGE_SUFFIXES, read_tags
+from .pages import IMAGE_SUFFIXES, misnamed_sample, read_tags
 from .paths import outside_root, resolve_reference
 
 
@@ -35,6 +35,10 @@ class _XmlFormat(DatasetFormat):
         settings = self.settings(path)
         files = [path] if path.is_file() else _xml_files(path)
         for xml_file in files:
+            misnamed = misnamed_sample(xml_file, root)
+            if misnamed is not None:
+                yield misnamed
+                continue
             outside = None if allow_outside_root or xml_file == path else outside_root(
                 xml_file, root, what="XML file"
             )
