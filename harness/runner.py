@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from harness.errors import OutputError
+from harness.files import describe_os_error, write_text_atomic
 from harness.hashing import file_sha256
 from harness.store import RESULTS_FILE, ResultStore, read_results
 from harness.worker import Outcome, Task
@@ -309,16 +311,25 @@ async def _run_group(
 def new_run_dir(output: Path, suite_name: str, *, now: datetime | None = None) -> Path:
     """``output/<suite>-<UTC timestamp>``, created (a numeric suffix if that second is taken)."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    output.mkdir(parents=True, exist_ok=True)
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"{output}: is a file, not a folder; run folders cannot be written under it",
+                          fix="pass a folder with --out (or [run] output)")
     candidate = output / f"{suite_name}-{stamp}"
     number = 2
-    while True:
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            candidate = output / f"{suite_name}-{stamp}-{number}"
-            number += 1
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        while True:
+            try:
+                candidate.mkdir()
+                return candidate
+            except FileExistsError:
+                candidate = output / f"{suite_name}-{stamp}-{number}"
+                number += 1
+    except OSError as error:
+        raise OutputError(
+            f"{candidate}: the run folder cannot be created ({describe_os_error(error)})",
+            fix="pass a folder you can write to with --out (or [run] output)",
+        ) from None
 
 
 def point_latest(run_dir: Path) -> None:
@@ -384,9 +395,7 @@ def run_info(suite: Suite, workers: int, threads: int) -> dict[str, Any]:
 
 def write_run_info(run_dir: Path, info: dict[str, Any]) -> None:
     """Write run.json atomically (a reader never sees half a file)."""
-    temporary = run_dir / f".{RUN_FILE}.tmp"
-    temporary.write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    os.replace(temporary, run_dir / RUN_FILE)
+    write_text_atomic(run_dir / RUN_FILE, json.dumps(info, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def run_suite(

@@ -56,6 +56,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ocr-harness: interrupted", file=sys.stderr)
         return 130
+    except OSError as error:  # a file the harness did not expect to fail: one line, never a traceback
+        from harness.errors import OutputError
+        from harness.files import describe_os_error
+
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"ocr-harness: error: {where}{describe_os_error(error)}", file=sys.stderr)
+        return OutputError.exit_code
 
 
 if __name__ == "__main__":
