@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 #: Pillow's own default (about 89 megapixels): a 600-DPI A3 scan still fits.
 DEFAULT_MAX_PIXELS = 89_478_485
 MAX_PIXELS_ENV = "OCR_HARNESS_MAX_IMAGE_PIXELS"
+#: Key in a loaded image's ``info``: the pixel limit it was loaded under.
+MAX_PIXELS_INFO = "ocr_harness_max_pixels"
 
 
 def max_pixels_limit(max_pixels: int | None = None) -> int:
@@ -83,6 +85,7 @@ def load_page(path: str | os.PathLike[str], page: int = 0, *, max_pixels: int | 
             ) from None
     if dpi:
         loaded.info["dpi"] = dpi
+    loaded.info[MAX_PIXELS_INFO] = limit  # steps that enlarge a page keep within the same limit
     return loaded
 
 

@@ -8,6 +8,7 @@ registered steps, so errors name the step and list the valid choices.
 
 from __future__ import annotations
 
+import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -92,14 +93,23 @@ def parse_pipeline(text: str | PipelineSpec | None) -> PipelineSpec:
             )
         name, inner = match.group(1), match.group(2)
         params: dict[str, Any] = {}
-        for item in filter(None, (piece.strip() for piece in (inner or "").split(","))):
+        items = [piece.strip() for piece in inner.split(",")] if inner and inner.strip() else []
+        for item in items:
             key, sep, raw = item.partition("=")
-            if not sep or not key.strip():
+            key, raw = key.strip(), raw.strip()
+            if not sep or not key or not raw:
                 raise UnknownStepError(
                     f"cannot read parameter {item!r} of step {name!r} in {text!r}",
-                    fix="write parameters as key=value",
+                    fix="write parameters as key=value, separated by single commas",
                 )
-            params[key.strip()] = _parse_value(raw.strip())
+            if key in params:
+                raise UnknownStepError(
+                    f"parameter {key!r} of step {name!r} is given twice in {text!r}", fix="give it once"
+                )
+            try:
+                params[key] = _parse_value(raw)
+            except ValueError as error:
+                raise UnknownStepError(f"parameter {key!r} of step {name!r} in {text!r}: {error}") from None
         steps.append(StepSpec(name, tuple(sorted(params.items()))))
     return PipelineSpec(tuple(steps))
 
@@ -115,7 +125,11 @@ def pipeline_from_mapping(steps: Sequence[Mapping[str, Any] | str]) -> PipelineS
         name = params.pop("step", None)
         if not isinstance(name, str):
             raise UnknownStepError(f"pipeline step {dict(item)!r} has no 'step' name")
-        specs.append(StepSpec(name, tuple(sorted(params.items()))))
+        try:
+            canonical = {key: _canonical_number(value) for key, value in params.items()}
+        except ValueError as error:
+            raise UnknownStepError(f"pipeline step {dict(item)!r}: {error}") from None
+        specs.append(StepSpec(name, tuple(sorted(canonical.items()))))
     return PipelineSpec(tuple(specs))
 
 
@@ -183,15 +197,30 @@ def _describe(error: ValidationError) -> str:
 
 
 def _parse_value(raw: str) -> Any:
+    """A parameter value as written: boolean, number (canonical, finite) or text.
+
+    ``3.0`` and ``3`` are one value (``3``), so one pipeline has one text and
+    one job key. Raises ValueError for ``inf`` and ``nan``.
+    """
     lowered = raw.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
     for cast in (int, float):
         try:
-            return cast(raw)
-        except ValueError:
-            pass
+            return _canonical_number(cast(raw))
+        except ValueError as error:
+            if "finite" in str(error):
+                raise
     return raw.strip("'\"")
+
+
+def _canonical_number(value: Any) -> Any:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number")
+        if value.is_integer() and abs(value) < 2**53:
+            return int(value)
+    return value
 
 
 def _format_value(value: Any) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 import re
 import tomllib
 import types
@@ -44,7 +45,9 @@ if typing.TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_OUTPUT = "reports"
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: Most pipelines a suite may have (list and grid together); refused before any is expanded.
+MAX_PIPELINES = 10_000
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class _Strict(BaseModel):
@@ -222,8 +225,13 @@ def suite_from_args(
                 f"--option {raw!r}: backend {backend!r} is not one of this run's backends "
                 f"({', '.join(backend_names)})"
             )
+        try:
+            parsed = _parse_value(value.strip())
+        except ValueError as error:
+            errors.append(f"--option {raw!r}: {error}")
+            continue
         for table in targets:
-            table["options"][option] = _parse_value(value.strip())
+            table["options"][option] = parsed
     if errors:
         raise ConfigError(_error_list("the command line", errors))
     default_name = name or _safe_name(Path(datasets[0]).resolve().name if datasets else "run")
@@ -253,7 +261,7 @@ def build_suite(
     run = top.run if top else _section(RunConfig, data, "run", errors)
 
     name = (top.name if top else None) or "suite"
-    if not _SAFE_NAME.match(name):
+    if not _SAFE_NAME.fullmatch(name):  # match() would let a trailing newline through
         errors.append(f"name: {name!r} is used in folder names: use letters, digits, '.', '_' and '-'")
 
     profile = None
@@ -449,9 +457,16 @@ def _check_pipelines(
         candidates += [("grid", text) for text in expand_grid(grid)]
     except ConfigError as error:
         errors.append(str(error))
+    distinct = len({text for _, text in candidates})
+    if distinct > MAX_PIPELINES:
+        errors.append(
+            f"pipelines: {distinct:,} pipelines (list and grid), more than the limit of {MAX_PIPELINES:,}"
+        )
+        return []
     if not candidates:
         candidates = [("pipelines", EMPTY_PIPELINE)]
     reported: set[str] = set()
+    seen: set[str] = set()  # a set, not the list: 10,000 pipelines check in linear time
     for where, text in candidates:
         try:
             canonical = str(parse_pipeline(text))
@@ -462,7 +477,8 @@ def _check_pipelines(
                 errors.append(message if where != "grid" else f"{message} (in pipeline {text!r})")
                 reported.add(message)
             continue
-        if canonical not in result:
+        if canonical not in seen:
+            seen.add(canonical)
             result.append(canonical)
     return result
 
@@ -484,6 +500,13 @@ def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[str]:
                 f"{where}: a key without a parameter takes [true, false] (include the step or not)"
             )
         axes.append((step, param or None, list(values)))
+    count = math.prod(len(values) for _, _, values in axes)
+    if count > MAX_PIPELINES:
+        sizes = " x ".join(str(len(values)) for _, _, values in axes)
+        raise ConfigError(
+            f"grid: {sizes} = {count:,} pipelines, more than the limit of {MAX_PIPELINES:,}",
+            fix="grid fewer values at once (each pipeline is a full pass over every dataset)",
+        )
     step_order: list[str] = []
     for axis_step, _, _ in axes:
         if axis_step not in step_order:
@@ -607,7 +630,7 @@ def _short(value: Any) -> str:
 def _safe_name(text: str) -> str:
     """A folder-name-safe version of a dataset's name, for ad hoc runs."""
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
-    return cleaned if cleaned and _SAFE_NAME.match(cleaned) else "run"
+    return cleaned if cleaned and _SAFE_NAME.fullmatch(cleaned) else "run"
 
 
 def _list(value: Any) -> list[Any]:
