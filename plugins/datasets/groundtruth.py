@@ -8,6 +8,7 @@ formats turn that into the problem of one sample.
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
@@ -28,10 +29,13 @@ def read_ground_truth(path: Path) -> str:
     if path.name.lower().endswith(".xml"):
         root = parse_xml(path)
         kind = xml_kind(root)
-        if kind == "page":
-            return page_text(root)
-        if kind == "alto":
-            return alto_text(root)
+        try:
+            if kind == "page":
+                return page_text(root)
+            if kind == "alto":
+                return alto_text(root)
+        except GroundTruthError as error:  # raised without the file's name, which only we know
+            raise GroundTruthError(f"{path}: {error.message}", fix=error.fix) from None
         raise GroundTruthError(
             f"{path}: XML ground truth must be PAGE-XML (PcGts) or ALTO, not <{_local(root.tag)}> "
             f"in namespace {_namespace(root.tag) or '(none)'!r}"
@@ -118,7 +122,7 @@ def _region_refs(element: ElementTree.Element) -> Iterator[str]:
         child for child in element if _local(child.tag).startswith(("RegionRef", "Ordered", "Unordered"))
     ]
     if local.startswith("OrderedGroup"):
-        children.sort(key=lambda child: int(child.get("index", "0")))
+        children.sort(key=_index)
     for child in children:
         yield from _region_refs(child)
 
@@ -129,11 +133,30 @@ def _region_lines(region: ElementTree.Element) -> list[str]:
     return [_line_text(line) for line in sorted(lines, key=_vertical_centre)]
 
 
+def _index(element: ElementTree.Element) -> int:
+    raw = element.get("index", "0")
+    try:
+        return int(raw)
+    except ValueError:
+        raise GroundTruthError(
+            f"PAGE-XML: <{_local(element.tag)} index={raw!r}> is not a whole number, so the reading order "
+            "is unknown"
+        ) from None
+
+
 def _vertical_centre(line: ElementTree.Element) -> float:
     for name in ("Baseline", "Coords"):
         element = next((child for child in line if _local(child.tag) == name), None)
-        if element is not None and element.get("points"):
-            ys = [float(point.split(",")[1]) for point in element.get("points", "").split()]
+        if element is not None and element.get("points", "").strip():
+            points = element.get("points", "")
+            try:
+                ys = [float(point.split(",")[1]) for point in points.split()]
+            except (IndexError, ValueError):
+                raise GroundTruthError(
+                    f"PAGE-XML: a TextLine's <{name} points={points!r}> is not a list of x,y pairs"
+                ) from None
+            if not all(math.isfinite(y) for y in ys):
+                raise GroundTruthError(f"PAGE-XML: a TextLine's <{name} points={points!r}> is not finite")
             return (min(ys) + max(ys)) / 2
     return 0.0
 
