@@ -4,7 +4,10 @@ Everything is checked before any OCR starts (a config error lists every
 problem with its key path). Results go to ``<out>/<suite>-<UTC time>/`` as each
 job ends, ``<out>/latest`` points at the newest run, and the terminal ends with
 the summary table. Failed jobs are rows, not a failed run: the exit code is 0
-unless the configuration is wrong (2) or the run was interrupted (130).
+unless the configuration is wrong (2), a dataset cannot be loaded (3), the run
+folder or a report cannot be written (5: read-only or full disk; every finished
+job is kept, and ``--resume`` completes the run), or the run was interrupted
+(130).
 """
 
 from __future__ import annotations
