@@ -133,7 +133,13 @@ def make_corpus(root: Path, outside: Path) -> list[Kind]:
     gt("animated", "one")  # one page, as in extract: the first frame
     _tiff(root / "pages_mismatch.tif", [text_image("a"), text_image("b")])
     gt("pages_mismatch", "a\fb\fc")
-    add("form feeds vs pages", "pages_mismatch.gt.txt", "form feeds", image="pages_mismatch.tif", extract=False)
+    add(
+        "form feeds vs pages",
+        "pages_mismatch.gt.txt",
+        "form feeds",
+        image="pages_mismatch.tif",
+        extract=False,
+    )
 
     # --- ground truth and tags ---
     def image_for(stem: str) -> str:
@@ -160,7 +166,9 @@ def make_corpus(root: Path, outside: Path) -> list[Kind]:
         image="pagelink.tif", extract=False)  # fmt: skip
     laughs = (
         '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
-        + "".join(f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10 if n > 1 else "&lol;" * 10}">' for n in range(1, 10))
+        + "".join(
+            f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10 if n > 1 else "&lol;" * 10}">' for n in range(1, 10)
+        )
         + ']>\n<PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15">'
         "<Page><TextRegion id='r'><TextLine><TextEquiv><Unicode>&lol9;</Unicode></TextEquiv></TextLine>"
         "</TextRegion></Page></PcGts>"
@@ -182,11 +190,15 @@ def make_corpus(root: Path, outside: Path) -> list[Kind]:
     image = image_for("nestedtags")
     gt("nestedtags")
     (root / "nestedtags.tags.json").write_text('{"a": {"b": 1}}', encoding="utf-8")
-    add("tags with nested values", "nestedtags.tags.json", "must be a JSON object", image=image, extract=False)
+    add(
+        "tags with nested values", "nestedtags.tags.json", "must be a JSON object", image=image, extract=False
+    )
     image = image_for("tagleak")
     gt("tagleak")
     (root / "tagleak.tags.json").symlink_to(secret_text)
-    add("tags file linking out", "tagleak.tags.json", "outside the dataset folder", image=image, extract=False)
+    add(
+        "tags file linking out", "tagleak.tags.json", "outside the dataset folder", image=image, extract=False
+    )
 
     # --- names ---
     markup = "<img src=x onerror=alert(1)>"

@@ -63,8 +63,8 @@ def test_manifest_row_problems_are_labelled_dataset_errors(tmp_path: Path) -> No
         '{"image": "a.png", "ground_truth": "x"}\n{"image": "a.png", oops}\n{"image": "a.png", "page": 0}\n',
         encoding="utf-8",
     )
-    from harness.suite import suite_from_args
     from harness.plugins import get_registry
+    from harness.suite import suite_from_args
 
     suite = suite_from_args([str(tmp_path / "rows.jsonl")], get_registry(("fake_noop",)), backends=["noop"])
     types = [job.problem_type for job in plan_jobs(suite)]

@@ -84,7 +84,8 @@ def test_run_gives_each_bad_file_a_row_and_reads_the_rest(corpus: tuple[Path, li
         failed = [row for row in rows if row["status"] == "error"]
         assert failed, f"{kind.name}: no failed row for {kind.image or kind.file}"
         assert any(
-            _shown(kind.file) in row["error_message"] and kind.fragment.lower() in row["error_message"].lower()
+            _shown(kind.file) in row["error_message"]
+            and kind.fragment.lower() in row["error_message"].lower()
             for row in failed
         ), (kind.name, [row["error_message"] for row in failed])
     for stem, text in GOOD.items():
@@ -112,7 +113,9 @@ def test_extract_reports_each_bad_file_and_reads_the_others(corpus: tuple[Path, 
     undecodable = os.fsdecode(UNDECODABLE_NAME)
     files = [kind.file for kind in kinds if kind.extract] + [f"{stem}.png" for stem in GOOD]
     files += ["animated.webp", undecodable]
-    result = _cli("extract", "--backend", "tesseract", "--json", *[f"data/{name}" for name in files], cwd=base)
+    result = _cli(
+        "extract", "--backend", "tesseract", "--json", *[f"data/{name}" for name in files], cwd=base
+    )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     document = {Path(entry["file"]).name: entry for entry in json.loads(result.stdout)}
@@ -121,13 +124,16 @@ def test_extract_reports_each_bad_file_and_reads_the_others(corpus: tuple[Path, 
             continue
         entry = document[_shown(kind.file)]
         assert entry["error"] is not None, kind.name
-        assert kind.fragment.lower() in entry["error"]["message"].lower() or kind.file in entry["error"][
-            "message"
-        ], (kind.name, entry["error"])
+        assert (
+            kind.fragment.lower() in entry["error"]["message"].lower()
+            or kind.file in entry["error"]["message"]
+        ), (kind.name, entry["error"])
     for stem, text in GOOD.items():
         assert text in document[f"{stem}.png"]["pages"][0]
     assert "Hello" in document[_shown(undecodable)]["pages"][0]  # read, and named in valid UTF-8
-    assert document["animated.webp"]["pages"] == [document["animated.webp"]["pages"][0]]  # one page, as in run
+    assert document["animated.webp"]["pages"] == [
+        document["animated.webp"]["pages"][0]
+    ]  # one page, as in run
     corrupt = document["corrupt_page2.tif"]["pages"]
     assert corrupt[0] and corrupt[1] is None and corrupt[2]  # the readable pages are kept
     errors = [line for line in result.stderr.splitlines() if line.startswith("ocr-harness: error:")]

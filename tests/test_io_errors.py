@@ -52,7 +52,9 @@ def mount(tmp_path: Path) -> Iterator[callable]:
     def make(name: str, options: str) -> Path:
         point = tmp_path / name
         point.mkdir()
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)], capture_output=True)
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)], capture_output=True
+        )
         if result.returncode != 0:
             missing_requirement(f"cannot mount a tmpfs here (needs root): {result.stderr.decode().strip()}")
         mounted.append(point)

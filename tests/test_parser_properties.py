@@ -51,8 +51,30 @@ def _result_or_harness_error(call: Any, *args: Any, **kwargs: Any) -> Any:
 STEP_NAMES = ["downscale", "grayscale", "binarize", "deskew", "none", "nosuch", "bin-arize", ""]
 KEYS = ["max_side", "max_megapixels", "target_dpi", "allow_upscale", "method", "window", "k", "x", "", " "]
 VALUES = st.one_of(
-    st.sampled_from(["inf", "-inf", "nan", "1e999", "3.0", "3", "-1", "0", "true", "otsu", "sauvola", "'q'",
-                     "9" * 5000, "", " ", "(", ")", "=", ",", "|"]),  # fmt: skip
+    st.sampled_from(
+        [
+            "inf",
+            "-inf",
+            "nan",
+            "1e999",
+            "3.0",
+            "3",
+            "-1",
+            "0",
+            "true",
+            "otsu",
+            "sauvola",
+            "'q'",
+            "9" * 5000,
+            "",
+            " ",
+            "(",
+            ")",
+            "=",
+            ",",
+            "|",
+        ]
+    ),  # fmt: skip
     st.integers().map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.text(max_size=8),
@@ -96,8 +118,10 @@ TOML_VALUES = st.recursive(
     max_leaves=8,
 )
 SUITE_KEYS = ["name", "datasets", "backends", "pipelines", "grid", "metrics", "run", "check", "other"]
-SECTION_KEYS = ["path", "name", "format", "language", "options", "label", "jobs", "timeout", "serial", "output",
-                "normalisation", "failure_policy", "max_cer", "binarize.window", "grayscale"]  # fmt: skip
+SECTION_KEYS = [
+    "path", "name", "format", "language", "options", "label", "jobs", "timeout", "serial", "output",
+    "normalisation", "failure_policy", "max_cer", "binarize.window", "grayscale",
+]  # fmt: skip
 
 
 @st.composite
@@ -166,8 +190,10 @@ def test_jsonl_manifests(rows: list[Any]) -> None:
 @PROPERTY
 @given(
     st.lists(st.sampled_from(COLUMNS) | st.text(max_size=5), min_size=1, max_size=5),
-    st.lists(st.lists(st.text(max_size=12) | st.sampled_from(["page.png", "1", "0", "{}", "[1]"]), max_size=6),
-             max_size=4),
+    st.lists(
+        st.lists(st.text(max_size=12) | st.sampled_from(["page.png", "1", "0", "{}", "[1]"]), max_size=6),
+        max_size=4,
+    ),
 )  # fmt: skip
 def test_csv_manifests(header: list[str], rows: list[list[str]]) -> None:
     buffer = io.StringIO()
@@ -183,8 +209,10 @@ def test_csv_manifests(header: list[str], rows: list[list[str]]) -> None:
 
 PAGE_NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 ALTO_NS = "http://www.loc.gov/standards/alto/ns-v4#"
-PAGE_TAGS = ["Page", "TextRegion", "TextLine", "TextEquiv", "Unicode", "Baseline", "Coords", "Word",
-             "ReadingOrder", "OrderedGroup", "UnorderedGroup", "RegionRefIndexed", "OrderedGroupIndexed"]  # fmt: skip
+PAGE_TAGS = [
+    "Page", "TextRegion", "TextLine", "TextEquiv", "Unicode", "Baseline", "Coords", "Word",
+    "ReadingOrder", "OrderedGroup", "UnorderedGroup", "RegionRefIndexed", "OrderedGroupIndexed",
+]  # fmt: skip
 ALTO_TAGS = ["Layout", "Page", "PrintSpace", "TextBlock", "TextLine", "String", "HYP", "SP",
              "sourceImageInformation", "fileName"]  # fmt: skip
 ATTRIBUTES = ["id", "points", "index", "regionRef", "CONTENT", "imageFilename", "HPOS", "VPOS"]
@@ -236,7 +264,9 @@ def page_documents(draw: st.DrawFn) -> bytes:
     page = _sub(root, ns, "Page", imageFilename=draw(value))
     ids = draw(st.lists(value, max_size=3))
     if draw(st.booleans()):
-        group = _sub(_sub(page, ns, "ReadingOrder"), ns, draw(st.sampled_from(["OrderedGroup", "UnorderedGroup"])))
+        group = _sub(
+            _sub(page, ns, "ReadingOrder"), ns, draw(st.sampled_from(["OrderedGroup", "UnorderedGroup"]))
+        )
         for region_id in draw(st.lists(value | st.sampled_from(ids or ["r"]), max_size=3)):
             _sub(group, ns, "RegionRefIndexed", index=draw(value), regionRef=region_id)
         if draw(st.booleans()):

@@ -59,7 +59,9 @@ def test_a_million_pipeline_grid_is_refused_with_its_count() -> None:
 def test_a_grid_at_the_cap_validates(tmp_path: Path) -> None:
     Image.new("L", (40, 20), 255).save(tmp_path / "a.png")
     windows = list(range(3, 3 + 2 * 100, 2))
-    pipelines = [f"binarize(method=sauvola,window={w},k={(k + 1) / 1000})" for w in windows for k in range(100)]
+    pipelines = [
+        f"binarize(method=sauvola,window={w},k={(k + 1) / 1000})" for w in windows for k in range(100)
+    ]
     assert len(pipelines) == MAX_PIPELINES
     suite = suite_from_args([str(tmp_path)], get_registry(), pipelines=[*pipelines, pipelines[0]])
     assert len(suite.pipelines) == MAX_PIPELINES  # the duplicate is dropped

@@ -44,7 +44,9 @@ def test_a_refused_image_is_never_shown(tmp_path: Path, capsys: pytest.CaptureFi
     assert "outside the dataset folder" in html  # the row says why
 
 
-def test_report_never_follows_paths_out_of_the_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_never_follows_paths_out_of_the_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Someone else's run folder: results.jsonl names an absolute path and a path climbing out.
     data = tmp_path / "data"
     data.mkdir()

@@ -76,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
             {
                 "file": printable_path(path),
                 "pages": pages,
-                "error": None if not errors else {"type": type(errors[0]).__name__, "message": str(errors[0])},
+                "error": None
+                if not errors
+                else {"type": type(errors[0]).__name__, "message": str(errors[0])},
             }
             for path, pages, errors in results
         ]

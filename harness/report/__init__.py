@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, TextIO
 
 from harness.errors import InputError, OcrHarnessError, ReportError
@@ -80,7 +80,10 @@ def write_reports(run_dir: str | Path, *, html: bool = True, log: TextIO | None 
     parts: list[tuple[str, Callable[[], Path | None]]] = [
         (SAMPLES_FILE, lambda: write_csv(samples, run_dir / SAMPLES_FILE)),
         (SUMMARY_FILE, lambda: write_csv(summary, run_dir / SUMMARY_FILE)),
-        (SUMMARY_MD_FILE, lambda: write_text_atomic(run_dir / SUMMARY_MD_FILE, summary_markdown(summary, info))),
+        (
+            SUMMARY_MD_FILE,
+            lambda: write_text_atomic(run_dir / SUMMARY_MD_FILE, summary_markdown(summary, info)),
+        ),
     ]
     if html:
         parts.append(("report.html", lambda: _write_html(run_dir)))

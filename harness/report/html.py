@@ -18,8 +18,8 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from harness.files import write_text_atomic
 from harness.align import Alignment, ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
+from harness.files import write_text_atomic
 from harness.report import charts
 from harness.report.breakdowns import Breakdown, breakdowns
 from harness.report.run_data import RunData, group_label, load_run, tag_columns

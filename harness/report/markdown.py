@@ -75,10 +75,10 @@ def summary_notes(summary: pd.DataFrame, info: dict[str, Any]) -> list[str]:
     for _, row in summary.iterrows():
         reasons = json.loads(row["failures"] or "{}")
         if reasons:
-            listed = ", ".join(
-                f"{escape_markdown(name)} {count}" for name, count in sorted(reasons.items())
+            listed = ", ".join(f"{escape_markdown(name)} {count}" for name, count in sorted(reasons.items()))
+            failures.append(
+                f"{escape_markdown(row['backend'])} · {escape_markdown(row['pipeline'])}: {listed}"
             )
-            failures.append(f"{escape_markdown(row['backend'])} · {escape_markdown(row['pipeline'])}: {listed}")
     if failures:
         notes.append("Failures by reason: " + "; ".join(failures) + ".")
     skipped = int(summary["skipped"].sum()) if "skipped" in summary else 0

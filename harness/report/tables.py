@@ -288,4 +288,6 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
             out[column] = out[column].map(lambda v: "true" if v else "false")
         elif pd.api.types.is_float_dtype(out[column]):
             out[column] = out[column].mask(out[column].isin([math.inf, -math.inf]))
-    return write_atomic(path, lambda temporary: out.to_csv(temporary, index=False, na_rep="", encoding="utf-8"))
+    return write_atomic(
+        path, lambda temporary: out.to_csv(temporary, index=False, na_rep="", encoding="utf-8")
+    )

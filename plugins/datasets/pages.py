@@ -18,7 +18,6 @@ from typing import Any
 
 from harness.datasets import DatasetSettings, Sample
 from harness.errors import GroundTruthError, ImageReadError
-
 from harness.files import kind_of, printable_path, read_regular_bytes
 
 from .groundtruth import read_ground_truth, read_text, sniff_xml_kind
@@ -58,8 +57,15 @@ def image_samples(
     refuse = (lambda path, what: None) if allow_outside_root else _outside(root)
     image_problem = _not_regular(image, "image") or (refuse(image, "image") if image_in_root else None)
     if image_problem:
-        yield Sample(sample_id, image, language=language, tags=dict(settings.tags), problem=image_problem,
-                     problem_file=image, problem_type="ImageReadError")
+        yield Sample(
+            sample_id,
+            image,
+            language=language,
+            tags=dict(settings.tags),
+            problem=image_problem,
+            problem_file=image,
+            problem_type="ImageReadError",
+        )
         return
     tags_file = folder / f"{stem}{TAGS_SUFFIX}"
     tags_problem = refuse(tags_file, "tags file") if tags_file.exists() else None
@@ -67,7 +73,9 @@ def image_samples(
     tags_problem = tags_problem or read_problem
     pages = _page_count(image)
     truths = (
-        _page_truths(folder, stem, pages, image, refuse) if pages > 1 else [_single_truth(folder, stem, refuse)]
+        _page_truths(folder, stem, pages, image, refuse)
+        if pages > 1
+        else [_single_truth(folder, stem, refuse)]
     )
     for index, (text, truth_path, truth_problem) in enumerate(truths):
         problems = [(p, f) for p, f in ((truth_problem, truth_path), (tags_problem, tags_file)) if p]
@@ -169,8 +177,9 @@ def _single_truth(folder: Path, stem: str, refuse: Refuse) -> PageTruth:
 def _page_truths(folder: Path, stem: str, pages: int, image: Path, refuse: Refuse) -> list[PageTruth]:
     per_page = [folder / f"{stem}.page{number}.gt.txt" for number in range(1, pages + 1)]
     if any(path.exists() for path in per_page):
-        return [_read_truth(path, refuse, read_text) if path.exists() else (None, None, None)
-                for path in per_page]
+        return [
+            _read_truth(path, refuse, read_text) if path.exists() else (None, None, None) for path in per_page
+        ]
     whole = folder / f"{stem}.gt.txt"
     if not whole.exists():
         return [(None, None, None)] * pages

@@ -33,4 +33,6 @@ def outside_root(path: Path, root: Path, *, what: str, named: str | None = None)
     if resolved == top or top in resolved.parents:
         return None
     what = f"the {what} {named}" if named else f"the {what}"
-    return f"{what} resolves to {resolved}, outside the dataset folder {top}; refused (fix: {OUTSIDE_ROOT_FIX})"
+    return (
+        f"{what} resolves to {resolved}, outside the dataset folder {top}; refused (fix: {OUTSIDE_ROOT_FIX})"
+    )

@@ -81,7 +81,7 @@ class Downscale(Step):
             raise UnknownStepError(
                 f"downscale would enlarge the page from {width}x{height} to {size[0]}x{size[1]} = "
                 f"{size[0] * size[1]:,} pixels, more than the limit of {limit:,} pixels",
-                fix=f"lower the step's limits, or raise the limit with --max-image-pixels or {MAX_PIXELS_ENV}",
+                fix=f"lower the step's limits, or raise --max-image-pixels or {MAX_PIXELS_ENV}",
             )
         if image.mode in ("1", "P"):
             # Pillow resizes these with nearest-neighbour only; Lanczos needs grey or colour.
