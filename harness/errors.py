@@ -93,6 +93,12 @@ class OutputError(OcrHarnessError):
     exit_code = 5
 
 
+class RunFolderBusyError(OcrHarnessError):
+    """Another process is writing the run folder (a run or a ``--resume`` of it)."""
+
+    exit_code = 6
+
+
 class ReportError(OutputError):
     """One or more report files could not be written; the others were (``reports`` says which)."""
 

@@ -20,6 +20,7 @@ The executor is an interface (:class:`harness.executor.Executor`): pass
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -32,9 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from harness.errors import OutputError
+from harness.errors import ConfigError, OutputError
 from harness.files import describe_os_error, write_text_atomic
 from harness.hashing import file_sha256
+from harness.resume import hold_run_folder, suite_differences
 from harness.store import RESULTS_FILE, ResultStore, read_results
 from harness.worker import Outcome, Task
 
@@ -412,14 +414,30 @@ def run_suite(
 
     ``resume`` continues an earlier run folder: jobs already stored as ``ok`` are
     not run again (failed ones are retried; reports keep each job's last record).
+    The run folder is locked while the run writes it (:mod:`harness.resume`).
     """
+    log = log if log is not None else sys.stderr
+    with contextlib.ExitStack() as lock:
+        return _run_suite(suite, lock, run_dir, resume, executor_factory, log, live, reports)
+
+
+def _run_suite(
+    suite: Suite,
+    lock: contextlib.ExitStack,
+    run_dir: Path | None,
+    resume: Path | None,
+    executor_factory: ExecutorFactory | None,
+    log: TextIO,
+    live: bool | None,
+    reports: bool,
+) -> RunOutcome:
     from harness.progress import Progress
 
-    log = log if log is not None else sys.stderr
     jobs = plan_jobs(suite)
     workers, threads = worker_plan(suite)
     if resume is not None:
         run_dir = resume
+        lock.enter_context(hold_run_folder(run_dir))  # before reading what is done: no job runs twice
         done = {
             (record.get("dataset"), record.get("sample_id"), record.get("key"))
             for record in read_results(resume / RESULTS_FILE)
@@ -428,13 +446,22 @@ def run_suite(
         jobs = [job for job in jobs if (job.sample.dataset, job.sample.id, job.key) not in done]
     elif run_dir is None:
         run_dir = new_run_dir(Path(suite.run.output), suite.name)
+        lock.enter_context(hold_run_folder(run_dir))
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
+        lock.enter_context(hold_run_folder(run_dir))
 
     info = run_info(suite, workers, threads)
     if resume is not None and (resume / RUN_FILE).is_file():
         # One run, continued: keep when it first started, and note each resumption.
         earlier = json.loads((resume / RUN_FILE).read_text(encoding="utf-8"))
+        differences = suite_differences(earlier, info)
+        if differences:
+            raise ConfigError(
+                f"--resume {resume}: this is not the run in that folder: " + "; ".join(differences),
+                fix="resume with the suite (datasets, backends, pipelines) the run started with, "
+                "or start a new run",
+            )
         info["started"] = earlier.get("started", info["started"])
         info["resumed"] = [*earlier.get("resumed", []), _utc_now()]
     write_run_info(run_dir, info)
