@@ -4,10 +4,12 @@ A pipeline is written ``downscale(max_side=2000)|binarize(method=sauvola,window=
 ``none`` (or an empty string) is the empty pipeline. Parsing checks only the
 notation; :func:`build_pipeline` checks names and parameters against the
 registered steps, so errors name the step and list the valid choices.
+:func:`expand_grid` turns a suite's ``[grid]`` table into pipelines.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from abc import ABC, abstractmethod
@@ -17,12 +19,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from harness.errors import UnknownStepError
+from harness.errors import ConfigError, UnknownStepError
+from harness.options import parse_value
+from harness.validation import describe_errors
 
 if TYPE_CHECKING:
     from PIL import Image
 
 EMPTY_PIPELINE = "none"
+#: Most pipelines a suite may have (list and grid together); a bigger grid is refused before expansion.
+MAX_PIPELINES = 10_000
 
 
 class StepParams(BaseModel):
@@ -107,7 +113,7 @@ def parse_pipeline(text: str | PipelineSpec | None) -> PipelineSpec:
                     f"parameter {key!r} of step {name!r} is given twice in {text!r}", fix="give it once"
                 )
             try:
-                params[key] = _parse_value(raw)
+                params[key] = _step_value(parse_value(raw))
             except ValueError as error:
                 raise UnknownStepError(f"parameter {key!r} of step {name!r} in {text!r}: {error}") from None
         steps.append(StepSpec(name, tuple(sorted(params.items()))))
@@ -126,7 +132,7 @@ def pipeline_from_mapping(steps: Sequence[Mapping[str, Any] | str]) -> PipelineS
         if not isinstance(name, str):
             raise UnknownStepError(f"pipeline step {dict(item)!r} has no 'step' name")
         try:
-            canonical = {key: _canonical_number(value) for key, value in params.items()}
+            canonical = {key: _step_value(value) for key, value in params.items()}
         except ValueError as error:
             raise UnknownStepError(f"pipeline step {dict(item)!r}: {error}") from None
         specs.append(StepSpec(name, tuple(sorted(canonical.items()))))
@@ -148,11 +154,57 @@ def build_pipeline(spec: PipelineSpec | str | None, steps: Mapping[str, type[Ste
             params = step_class.Params(**dict(step_spec.params))
         except ValidationError as error:
             raise UnknownStepError(
-                f"bad parameters for step {step_spec.name!r}: {_describe(error)}; "
+                f"bad parameters for step {step_spec.name!r}: {describe_errors(error, step_class.Params)}; "
                 f"valid parameters: {describe_params(step_class.Params)}"
             ) from None
         built.append(step_class(params))
     return built
+
+
+def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[str]:
+    """Every pipeline of a ``[grid]`` table, in the order the keys and values are written."""
+    if not grid:
+        return []
+    axes: list[tuple[str, str | None, list[Any]]] = []
+    for key, values in grid.items():
+        where = f'grid."{key}"'
+        step, _, param = key.partition(".")
+        if not step or (param == "" and "." in key):
+            raise ConfigError(f"{where}: keys are 'step.parameter' (or 'step' with [true, false])")
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{where}: give a non-empty list of values")
+        if not param and not all(isinstance(value, bool) for value in values):
+            raise ConfigError(
+                f"{where}: a key without a parameter takes [true, false] (include the step or not)"
+            )
+        axes.append((step, param or None, list(values)))
+    count = math.prod(len(values) for _, _, values in axes)
+    if count > MAX_PIPELINES:
+        sizes = " x ".join(str(len(values)) for _, _, values in axes)
+        raise ConfigError(
+            f"grid: {sizes} = {count:,} pipelines, more than the limit of {MAX_PIPELINES:,}",
+            fix="grid fewer values at once (each pipeline is a full pass over every dataset)",
+        )
+    step_order: list[str] = []
+    for axis_step, _, _ in axes:
+        if axis_step not in step_order:
+            step_order.append(axis_step)
+    pipelines = []
+    for combination in itertools.product(*(values for _, _, values in axes)):
+        params: dict[str, list[str]] = {step: [] for step in step_order}
+        included = dict.fromkeys(step_order, True)
+        for (name, parameter, _), value in zip(axes, combination, strict=True):
+            if parameter is None:
+                included[name] = included[name] and bool(value)
+            else:
+                params[name].append(f"{parameter}={_format_value(value)}")
+        parts = [
+            f"{step}({','.join(params[step])})" if params[step] else step
+            for step in step_order
+            if included[step]
+        ]
+        pipelines.append(str(parse_pipeline("|".join(parts))))
+    return pipelines
 
 
 def apply_pipeline(image: Image.Image, steps: Sequence[Step]) -> Image.Image:
@@ -190,31 +242,13 @@ def type_name(annotation: Any) -> str:
     return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
 
 
-def _describe(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in item['loc']) or 'value'}: {item['msg']}" for item in error.errors()
-    )
+def _step_value(value: Any) -> Any:
+    """A parameter value made canonical: ``3.0`` is ``3``, so one pipeline has one text and one job key.
 
-
-def _parse_value(raw: str) -> Any:
-    """A parameter value as written: boolean, number (canonical, finite) or text.
-
-    ``3.0`` and ``3`` are one value (``3``), so one pipeline has one text and
-    one job key. Raises ValueError for ``inf`` and ``nan``.
+    Raises ValueError for infinities and NaN, written as numbers or as words.
     """
-    lowered = raw.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for cast in (int, float):
-        try:
-            return _canonical_number(cast(raw))
-        except ValueError as error:
-            if "finite" in str(error):
-                raise
-    return raw.strip("'\"")
-
-
-def _canonical_number(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower().lstrip("+-") in ("inf", "infinity", "nan"):
+        raise ValueError(f"{value} is not a finite number")
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"{value} is not a finite number")

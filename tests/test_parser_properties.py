@@ -169,11 +169,11 @@ COLUMNS = ["image", "ground_truth", "ground_truth_path", "language", "page", "id
 
 
 def _check_manifest(path: Path) -> None:
-    from harness.datasets import check_dataset, load_dataset
+    from harness.datasets import audit_dataset, load_dataset
 
     dataset = _result_or_harness_error(load_dataset, path, format="manifest")
     if not isinstance(dataset, OcrHarnessError):
-        for problem in check_dataset(dataset):
+        for problem in audit_dataset(dataset):
             assert problem.message
 
 

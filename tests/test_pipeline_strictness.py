@@ -9,9 +9,9 @@ from PIL import Image
 
 from harness.errors import ConfigError, UnknownStepError
 from harness.images import load_page
-from harness.pipeline import apply_pipeline, build_pipeline, parse_pipeline
+from harness.pipeline import MAX_PIPELINES, apply_pipeline, build_pipeline, expand_grid, parse_pipeline
 from harness.plugins import get_registry
-from harness.suite import MAX_PIPELINES, expand_grid, suite_from_args
+from harness.suite import suite_from_args
 
 
 @pytest.mark.parametrize(
