@@ -84,7 +84,7 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], object]) 
     cause.
     """
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.partial")
+    temporary = path.with_name(f".{path.name}.tmp")
     try:
         write(temporary)
         os.replace(temporary, path)

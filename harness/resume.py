@@ -28,8 +28,7 @@ from typing import Any
 
 from harness.errors import OutputError, RunFolderBusyError
 from harness.files import describe_os_error
-
-LOCK_FILE = ".lock"
+from harness.run_folder import LOCK_FILE
 
 
 @contextlib.contextmanager

@@ -20,8 +20,6 @@ from typing import Any
 from harness.errors import InputError, OutputError
 from harness.files import describe_os_error
 
-RESULTS_FILE = "results.jsonl"
-
 log = logging.getLogger(__name__)
 
 

@@ -113,4 +113,4 @@ def test_a_disk_full_while_reports_are_written(dataset: Path, mount) -> None:
     result = _cli("report", run_dir)
     assert result.returncode == OUTPUT_ERROR
     _one_line_error(result, "No space left on device", "cannot be written")
-    assert not [path.name for path in run_dir.iterdir() if path.name.endswith(".partial")]
+    assert not [path.name for path in run_dir.iterdir() if path.name.endswith((".tmp", ".partial"))]
