@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.errors import OutputError, RunFolderBusyError
+from harness.errors import ConfigError, OutputError, RunFolderBusyError
 from harness.files import describe_os_error
-from harness.run_folder import LOCK_FILE
+from harness.run_folder import LOCK_FILE, RunInfo, has_run_info, read_run_info, read_run_results
 
 
 @contextlib.contextmanager
@@ -76,6 +76,32 @@ def _holder(fd: int) -> str:
 
 
 # --- is it the same run? ---------------------------------------------------------------
+
+
+def continue_run(run_dir: Path, info: RunInfo) -> None:
+    """Check that ``info`` (the run.json a resume would write) is the folder's run, and carry over
+    when it started and each resumption; ConfigError saying what differs otherwise."""
+    if not has_run_info(run_dir):
+        return
+    earlier = read_run_info(run_dir)
+    differences = suite_differences(earlier.model_dump(mode="json"), info.model_dump(mode="json"))
+    if differences:
+        raise ConfigError(
+            f"--resume {run_dir}: this is not the run in that folder: " + "; ".join(differences),
+            fix="resume with the suite (datasets, backends, pipelines) the run started with, or start anew",
+        )
+    info.started = earlier.started or info.started
+    info.resumed = [*(earlier.resumed or []), datetime.now(UTC).isoformat(timespec="seconds")]
+
+
+def done_jobs(run_dir: Path) -> set[tuple[Any, Any, Any]]:
+    """(dataset, sample id, key) of every job stored as ``ok`` or ``skipped``: not run again."""
+    return {
+        (record.get("dataset"), record.get("sample_id"), record.get("key"))
+        for record in read_run_results(run_dir)
+        if record.get("status") in ("ok", "skipped")
+    }
+
 
 
 def suite_differences(folder: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:

@@ -32,25 +32,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from harness.errors import (
-    ConfigError,
     GroundTruthError,
     ImageReadError,
     InputError,
     UnsupportedLanguageError,
 )
 from harness.hashing import file_sha256
-from harness.resume import hold_run_folder, suite_differences
+from harness.resume import continue_run, done_jobs, hold_run_folder
 from harness.run_folder import (
     BackendInfo,
     DatasetInfo,
     RunInfo,
     SuiteRecord,
-    has_run_info,
     new_run_dir,
     open_store,
     point_latest,
-    read_run_info,
-    read_run_results,
     write_run_info,
 )
 from harness.store import ResultStore
@@ -407,24 +403,9 @@ def _run_locked(
 ) -> RunOutcome:
     workers, threads = worker_plan(suite)
     info = run_info(suite, workers, threads)
-    if resume is not None and has_run_info(resume):
-        # One run, continued: the same suite only, keeping when it first started.
-        earlier = read_run_info(resume)
-        differences = suite_differences(earlier.model_dump(mode="json"), info.model_dump(mode="json"))
-        if differences:
-            raise ConfigError(
-                f"--resume {resume}: this is not the run in that folder: " + "; ".join(differences),
-                fix="resume with the suite (datasets, backends, pipelines) the run started with, "
-                "or start a new run",
-            )
-        info.started = earlier.started or info.started
-        info.resumed = [*(earlier.resumed or []), _utc_now()]
-    if resume is not None:  # read under the lock: what another process stored is seen
-        done = {
-            (record.get("dataset"), record.get("sample_id"), record.get("key"))
-            for record in read_run_results(resume)
-            if record.get("status") in ("ok", "skipped")
-        }
+    if resume is not None:
+        continue_run(resume, info)  # the same suite only; keeps when the run first started
+        done = done_jobs(resume)  # read under the lock: what another process stored is seen
         jobs = [job for job in jobs if (job.sample.dataset, job.sample.id, job.key) not in done]
     write_run_info(run_dir, info)
     warning = skip_warning(jobs)

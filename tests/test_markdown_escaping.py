@@ -8,9 +8,9 @@ import pytest
 from fixtures_runs import job, write_run
 
 from harness.compare import compare_runs
-from harness.report.comparison import to_markdown
+from harness.compare.render import to_markdown
 from harness.report.markdown import code_span, escape_markdown, summary_markdown
-from harness.report.run_data import load_run
+from harness.run_folder import load_run
 
 cmarkgfm = pytest.importorskip("cmarkgfm")
 

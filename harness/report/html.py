@@ -311,8 +311,7 @@ def _error_tables(run: RunData, analysis: Analysis) -> dict[str, Any]:
 
 
 def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, Any]:
-    from harness.errors import OcrHarnessError
-    from harness.report.images import resolve_image, thumbnail
+    from harness.report.images import sample_thumbnail
 
     samples = run.samples
     group_index = {group: index for index, group in enumerate(analysis.groups)}
@@ -373,25 +372,12 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
         )
     cards.sort(key=lambda card: -card["sort_mean"])
     max_pixels = run.info.config.run.get("max_image_pixels")
-    max_pixels = max_pixels if isinstance(max_pixels, int) and max_pixels > 0 else None
     shown = cards[:max_samples]
     for card in shown:
-        card["thumbnail"] = None
-        card["image_problem"] = None
-        if card["refused"]:
-            card["image_problem"] = "image not shown: the sample was refused (see its error)"
-            continue
-        path = resolve_image(str(card["image"]), dataset_path=card["dataset_path"])
-        if path is None:
-            if card["image"]:
-                card["image_problem"] = f"image not found inside the dataset folder: {card['image']}"
-            continue
-        try:
-            card["thumbnail"] = thumbnail(path, card["page"], max_pixels=max_pixels)
-        except OcrHarnessError as error:
-            card["image_problem"] = str(error)
-        except Exception as error:  # noqa: BLE001 - one odd image costs its thumbnail, never the report
-            card["image_problem"] = f"{path}: cannot be shown ({type(error).__name__}: {error})"
+        card["thumbnail"], card["image_problem"] = sample_thumbnail(
+            str(card["image"]), card["page"], dataset_path=card["dataset_path"], refused=card["refused"],
+            max_pixels=max_pixels if isinstance(max_pixels, int) and max_pixels > 0 else None,
+        )  # fmt: skip
     groups = [{"index": i, "label": info.label} for i, info in enumerate(analysis.groups.values())]
     return {"cards": shown, "total": len(cards), "groups": groups}
 

@@ -74,3 +74,24 @@ def resolve_image(image: str, *, dataset_path: str | None) -> Path | None:
     if root not in resolved.parents or not resolved.is_file():
         return None
     return resolved
+
+
+def sample_thumbnail(
+    image: str, page: int, *, dataset_path: str | None, refused: bool, max_pixels: int | None
+) -> tuple[Thumbnail | None, str | None]:
+    """A drill-down card's thumbnail, or why there is none: never an image the run refused,
+    never one outside its dataset's folder, and never an exception (one odd image costs its
+    thumbnail, not the report)."""
+    from harness.errors import OcrHarnessError
+
+    if refused:
+        return None, "image not shown: the sample was refused (see its error)"
+    path = resolve_image(image, dataset_path=dataset_path)
+    if path is None:
+        return None, (f"image not found inside the dataset folder: {image}" if image else None)
+    try:
+        return thumbnail(path, page, max_pixels=max_pixels), None
+    except OcrHarnessError as error:
+        return None, str(error)
+    except Exception as error:  # noqa: BLE001 - a decoder's own exception
+        return None, f"{path}: cannot be shown ({type(error).__name__}: {error})"
