@@ -16,6 +16,7 @@ Run settings (workers, timeout, output folder) may change.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -49,6 +50,14 @@ def hold_run_folder(run_dir: Path) -> Iterator[None]:
                 f"{run_dir}: another ocr-harness process is writing this run folder ({_holder(fd)})",
                 fix="wait for it to finish (or stop it), then resume; two processes would run jobs twice",
             ) from None
+        except OSError as error:  # a file system without locks (some network mounts): say so, go on
+            if error.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+            print(
+                f"warning: {path}: the run folder cannot be locked here ({describe_os_error(error)}); "
+                "do not resume it from two processes at once",
+                file=sys.stderr,
+            )
         _write_holder(fd)
         yield
     finally:
