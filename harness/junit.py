@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.check import CheckResult
+from harness.errors import OutputError
+from harness.files import describe_os_error, write_text_atomic
 
 _NOT_PLAIN = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -59,6 +61,11 @@ def junit_xml(results: Sequence[CheckResult], *, suite: str | None = None) -> st
 
 
 def write_junit(results: Sequence[CheckResult], path: Path, *, suite: str | None = None) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(junit_xml(results, suite=suite), encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(
+            f"{path}: cannot be written: its folder cannot be created ({describe_os_error(error)})"
+        ) from None
+    write_text_atomic(path, junit_xml(results, suite=suite))
     return path

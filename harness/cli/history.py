@@ -31,7 +31,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from harness.errors import ConfigError, InputError
+    from harness.errors import ConfigError, InputError, OutputError
+    from harness.files import describe_os_error
     from harness.history import build_history, find_runs, history_file_name
     from harness.report.history_page import history_table, write_history
     from harness.validation import suggest
@@ -59,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
         target = args.output or args.reports_dir / history_file_name(suite)
         try:
             write_history(history, target)
-        except OSError as error:
-            raise InputError(f"{target}: cannot write: {error.strerror or error}") from None
+        except OSError as error:  # its folder cannot be made (the write itself says so as OutputError)
+            raise OutputError(f"{target}: cannot be written ({describe_os_error(error)})") from None
         console.print(history_table(history))
         for reason in history.skipped:
             print(f"left out: {reason}")

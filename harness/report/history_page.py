@@ -66,13 +66,11 @@ def render_history(history: History) -> str:
 
 
 def write_history(history: History, target: Path) -> Path:
-    import os
+    """Write the page atomically (never half a page); OutputError, naming the file, if it cannot be."""
+    from harness.files import write_text_atomic
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(render_history(history), encoding="utf-8")
-    os.replace(partial, target)  # never leave a half-written page behind
-    return target
+    return write_text_atomic(target, render_history(history))
 
 
 def history_table(history: History, *, width: int | None = None) -> Any:
