@@ -279,6 +279,7 @@ def _with_loading(
     settings: _Settings, plugins: tuple[str, ...], *, auto_downscale: bool, pixel_budget: int | None, pdf_dpi: float
 ) -> _Settings:
     """``settings`` with how pages are loaded, and the backend's caveat."""
+    import harness.document  # noqa: F401 - imported here, on a thread, not later on the event loop
     from harness.images import AUTO_DOWNSCALE_MAX_PIXELS, DEFAULT_PIXEL_BUDGET
     from harness.plugins import get_registry
 

@@ -166,7 +166,8 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
         outcome.timings["preprocess"] = time.perf_counter() - start
         outcome.image_size = image.size
         if loaded_dpi:
-            outcome.resolution = round(loaded_dpi * image.width / loaded_width, 3)
+            # Tenths of a dpi: PNG stores pixels per metre, so its 300 dpi reads back as 299.9994.
+            outcome.resolution = round(loaded_dpi * image.width / loaded_width, 1)
 
         stage = "engine_init"
         start = time.perf_counter()
