@@ -187,7 +187,10 @@ class Extractor:
         settings = [await self._settings_off_loop({**overrides, **options}) for _, options in requests]
         return list(
             await asyncio.gather(
-                *(self._document_or_error(path, one) for (path, _), one in zip(requests, settings, strict=True))
+                *(
+                    self._document_or_error(path, one)
+                    for (path, _), one in zip(requests, settings, strict=True)
+                )
             )
         )
 
@@ -234,9 +237,13 @@ class Extractor:
             )
             for page in range(pages)
         ]
-        outcomes = list(await asyncio.gather(*(executor.run(task, timeout=settings.timeout) for task in tasks)))
+        outcomes = list(
+            await asyncio.gather(*(executor.run(task, timeout=settings.timeout) for task in tasks))
+        )
         if any(outcome.truncated for outcome in outcomes):
-            self._warn_once(f"backend {settings.backend.name!r} cut texts short (results are flagged truncated)")
+            self._warn_once(
+                f"backend {settings.backend.name!r} cut texts short (results are flagged truncated)"
+            )
         return outcomes
 
     def caveat(self, **overrides: Any) -> str | None:
@@ -276,7 +283,12 @@ class Extractor:
 
 
 def _with_loading(
-    settings: _Settings, plugins: tuple[str, ...], *, auto_downscale: bool, pixel_budget: int | None, pdf_dpi: float
+    settings: _Settings,
+    plugins: tuple[str, ...],
+    *,
+    auto_downscale: bool,
+    pixel_budget: int | None,
+    pdf_dpi: float,
 ) -> _Settings:
     """``settings`` with how pages are loaded, and the backend's caveat."""
     import harness.document  # noqa: F401 - imported here, on a thread, not later on the event loop

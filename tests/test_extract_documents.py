@@ -9,11 +9,11 @@ import warnings
 from pathlib import Path
 
 import pytest
+from conftest import missing_requirement
 from ocr_harness_plugins.datasets.groundtruth import read_ground_truth
 from PIL import Image
 from test_backends import cer
 
-from conftest import missing_requirement
 from harness.api import Extractor
 from harness.cli import main
 from harness.errors import ConfigError, ImageReadError
@@ -51,7 +51,9 @@ async def test_extract_many_takes_options_per_file(pictures: dict[str, Path], tm
             await extractor.extract_many([(pictures["a"], "fr")])  # type: ignore[list-item]
 
 
-async def test_a_truncating_backend_warns_once_per_extractor_and_flags_results(pictures: dict[str, Path]) -> None:
+async def test_a_truncating_backend_warns_once_per_extractor_and_flags_results(
+    pictures: dict[str, Path],
+) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         async with Extractor(backend="truncating", plugins=FAKES, concurrency=1) as extractor:
@@ -90,7 +92,16 @@ def test_extract_with_a_manifest_reads_options_per_file(
 def test_xml_formats_of_several_files_go_to_a_folder(
     pictures: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = [*PLUGIN_ARGS, "extract", "--backend", "noop", "--format", "alto", str(pictures["a"]), str(pictures["b"])]
+    args = [
+        *PLUGIN_ARGS,
+        "extract",
+        "--backend",
+        "noop",
+        "--format",
+        "alto",
+        str(pictures["a"]),
+        str(pictures["b"]),
+    ]
     assert main(args) == 1
     assert "name a folder with --output" in capsys.readouterr().err
     out = tmp_path / "out"
@@ -106,14 +117,27 @@ def page_with_truth(real_dev: Path) -> tuple[Path, str]:
 
 @pytest.mark.slow
 def test_every_format_of_a_real_page_holds_its_text(real_dev: Path, tmp_path: Path) -> None:
-    """Tesseract on a clean real page: hOCR, ALTO, PAGE and the PDF's text layer all read back under 5% CER."""
+    """Tesseract on a clean real page: hOCR, ALTO, PAGE and the PDF's text layer read back under 5% CER."""
     if shutil.which("pdftotext") is None:
         missing_requirement("poppler's pdftotext is not installed (Debian: poppler-utils)")
     page, truth = page_with_truth(real_dev)
     out = {}
     for format in ("json", "hocr", "alto", "page", "pdf"):
         out[format] = tmp_path / f"page.{format}"
-        code = main(["extract", "--backend", "tesseract", "--jobs", "1", "--format", format, "--output", str(out[format]), str(page)])
+        code = main(
+            [
+                "extract",
+                "--backend",
+                "tesseract",
+                "--jobs",
+                "1",
+                "--format",
+                format,
+                "--output",
+                str(out[format]),
+                str(page),
+            ]
+        )
         assert code == 0, format
     document = json.loads(out["json"].read_text())[0]
     texts = {
@@ -124,7 +148,9 @@ def test_every_format_of_a_real_page_holds_its_text(real_dev: Path, tmp_path: Pa
             [str(Path(shutil.which("hocr-lines") or "hocr-lines")), str(out["hocr"])],
             capture_output=True, text=True, check=True,
         ).stdout,
-        "pdf": subprocess.run(["pdftotext", str(out["pdf"]), "-"], capture_output=True, text=True, check=True).stdout,
+        "pdf": subprocess.run(
+            ["pdftotext", str(out["pdf"]), "-"], capture_output=True, text=True, check=True
+        ).stdout,
     }  # fmt: skip
     errors = {format: cer(truth, text) for format, text in texts.items()}
     assert all(error < 0.05 for error in errors.values()), errors

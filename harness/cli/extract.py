@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.files and not args.manifest:
         raise ConfigError("name the files to read, or a --manifest listing them")
-    items = [(path, {}) for path in args.files]
+    items: list[tuple[str, dict[str, Any]]] = [(path, {}) for path in args.files]
     if args.manifest:
         from harness.extract_manifest import read_manifest
 
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     failures = [(path, result) for path, result in results if not _is_document(result)]
     documents = [result for _, result in results if _is_document(result)]
     _notes(documents)
-    for path, error in failures:
+    for _, error in failures:
         print(f"ocr-harness: error: {error}", file=sys.stderr)
     code = max((error.exit_code for _, error in failures), default=0)
     written = _write(args, results)
@@ -153,7 +153,7 @@ def _notes(documents: list[Any]) -> None:
         if document.truncated:
             print(
                 f"ocr-harness: warning: {document.source}: the text is cut short by the engine "
-                f"({document.backend}); it is flagged \"truncated\"",
+                f'({document.backend}); it is flagged "truncated"',
                 file=sys.stderr,
             )
 
@@ -174,7 +174,9 @@ def _write(args: argparse.Namespace, results: list[tuple[str, Any]]) -> bool:
     else:
         options = {}
     try:
-        outputs = [output for document in documents for output in files.outputs(document, args.format, **options)]
+        outputs = [
+            output for document in documents for output in files.outputs(document, args.format, **options)
+        ]
     except OSError as error:
         print(f"ocr-harness: error: cannot write the {args.format} output: {error}", file=sys.stderr)
         return False
@@ -183,15 +185,16 @@ def _write(args: argparse.Namespace, results: list[tuple[str, Any]]) -> bool:
     if files.needs_folder(documents, args.format):
         if not args.output:
             print(
-                f"ocr-harness: error: {len(outputs)} {args.format} files to write: name a folder with --output",
+                f"ocr-harness: error: {len(outputs)} {args.format} files to write: "
+                "name a folder with --output",
                 file=sys.stderr,
             )
             return False
         folder = Path(args.output)
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            for name, (_, data) in zip(files.unique_names([n for n, _ in outputs]), outputs, strict=True):
-                (folder / name).write_bytes(data)
+            for name, (_, content) in zip(files.unique_names([n for n, _ in outputs]), outputs, strict=True):
+                (folder / name).write_bytes(content)
         except OSError as error:
             print(f"ocr-harness: error: cannot write to {folder}: {error.strerror or error}", file=sys.stderr)
             return False
@@ -252,7 +255,9 @@ def _pixel_budget(args: argparse.Namespace) -> int | None:
     return (args.pixel_budget or DEFAULT_PIXEL_BUDGET) if args.auto_downscale else None
 
 
-async def _extract(args: argparse.Namespace, items: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, Any]]:
+async def _extract(
+    args: argparse.Namespace, items: list[tuple[str, dict[str, Any]]]
+) -> list[tuple[str, Any]]:
     from harness.api import Extractor
 
     extractor = Extractor(

@@ -90,15 +90,15 @@ def _page(pdf: Any, page: Page, image: Image.Image, font: str) -> None:
         # on one baseline into one line, and words of mixed sizes (ascenders, descenders) apart.
         line_box = line.box or words[0].box
         assert line_box is not None
-        height = (line_box[3] - line_box[1]) * scale
+        line_height = (line_box[3] - line_box[1]) * scale
         bottom = line_box[3] * scale
         for word, following in zip(words, [*words[1:], None], strict=True):
             assert word.box is not None
             left, right = word.box[0] * scale, word.box[2] * scale
-            _place(pdf, font, word.text, left, right, bottom, height)
+            _place(pdf, font, word.text, left, right, bottom, line_height)
             if following is not None and following.box is not None and following.box[0] * scale > right:
                 # A space stretched over the gap: readers then join the words of a line with spaces.
-                _place(pdf, font, " ", right, following.box[0] * scale, bottom, height)
+                _place(pdf, font, " ", right, following.box[0] * scale, bottom, line_height)
     pdf.text_mode = "FILL"
 
 

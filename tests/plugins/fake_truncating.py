@@ -22,7 +22,9 @@ class TruncatingBackend(Backend):
         return "evaluation mode: texts are cut short"
 
     def recognize(self, image: Any, *, language: str) -> Recognition:
-        return Recognition(text="cut sho", lines=[Line("cut sho", (0, 0, image.width, image.height))], truncated=True)
+        return Recognition(
+            text="cut sho", lines=[Line("cut sho", (0, 0, image.width, image.height))], truncated=True
+        )
 
 
 @hookimpl
