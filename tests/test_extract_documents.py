@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -145,7 +146,7 @@ def test_every_format_of_a_real_page_holds_its_text(real_dev: Path, tmp_path: Pa
         "alto": read_ground_truth(out["alto"].rename(tmp_path / "page.alto.xml")),
         "page": read_ground_truth(out["page"].rename(tmp_path / "page.page.xml")),
         "hocr": subprocess.run(
-            [str(Path(shutil.which("hocr-lines") or "hocr-lines")), str(out["hocr"])],
+            [str(Path(sys.executable).with_name("hocr-lines")), str(out["hocr"])],
             capture_output=True, text=True, check=True,
         ).stdout,
         "pdf": subprocess.run(
