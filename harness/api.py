@@ -39,18 +39,19 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from harness.defaults import DEFAULT_BACKEND
 from harness.errors import (
     ConfigError,
     EngineNotInstalledError,
     OcrHarnessError,
     PluginError,
 )
-from harness.worker import BackendSpec, Outcome, Task
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # at run time they load pydantic: imported where used, so `import harness` stays light
+    from harness.backends import BackendSpec
     from harness.document import Document
+    from harness.worker import Outcome
 
-DEFAULT_BACKEND = "rapidocr"
 #: Pages of one file are joined with a form feed, as Tesseract separates pages.
 PAGE_SEPARATOR = "\f"
 
@@ -127,7 +128,7 @@ class Extractor:
         self._warned: set[str] = set()
         self._executor: Any = None  # a ProcessExecutor, created on first use
         self._closed = False
-        _check_plugins(self.plugins)
+        _validate_plugins(self.plugins)
         self._settings({})  # fail fast: a bad configuration raises here, before any OCR
 
     async def __aenter__(self) -> Extractor:
@@ -220,6 +221,8 @@ class Extractor:
     async def _outcomes(self, path: PathLike, settings: _Settings) -> list[Outcome]:
         if self._closed:
             raise RuntimeError("this Extractor is closed")
+        from harness.worker import Task
+
         image = os.fspath(path)
         self._warn_once(settings.caveat)
         pages = await asyncio.to_thread(_count_pages, image, settings.max_pixels)
@@ -277,7 +280,7 @@ class Extractor:
         key = json.dumps(merged, sort_keys=True, default=str)
         if key not in self._validated:
             loading = {name: merged.pop(name) for name in _LOADING_KEYS}
-            settings = _validate(self.plugins, **merged)
+            settings = _validate_settings(self.plugins, **merged)
             self._validated[key] = _with_loading(settings, self.plugins, **loading)
         return self._validated[key]
 
@@ -328,7 +331,7 @@ def _count_pages(image: str, max_pixels: int | None) -> int:
     return count_pages(image, max_pixels=max_pixels)
 
 
-def _check_plugins(plugins: tuple[str, ...]) -> None:
+def _validate_plugins(plugins: tuple[str, ...]) -> None:
     from harness.plugins import get_registry
 
     failed = [failure for failure in get_registry(plugins).failures if failure.plugin in plugins]
@@ -337,7 +340,7 @@ def _check_plugins(plugins: tuple[str, ...]) -> None:
         raise PluginError(f"plugin module(s) could not be loaded: {details}")
 
 
-def _validate(
+def _validate_settings(
     plugins: tuple[str, ...],
     *,
     backend: str,
@@ -350,8 +353,10 @@ def _validate(
     """Check a configuration in the main process, raising the ConfigError a user can act on."""
     from pydantic import ValidationError
 
+    from harness.backends import BackendSpec
     from harness.pipeline import build_pipeline, describe_params, parse_pipeline
     from harness.plugins import get_registry
+    from harness.validation import describe_errors
 
     registry = get_registry(plugins)
     backend_class = registry.backend(backend)
@@ -364,10 +369,7 @@ def _validate(
     try:
         options = backend_class.Options(**dict(backend_options))
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'value'}: {item['msg']}"
-            for item in error.errors()
-        )
+        problems = describe_errors(error, backend_class.Options)
         raise ConfigError(
             f"bad option for backend {backend!r}: {problems}",
             fix=f"valid options: {describe_params(backend_class.Options)}",
@@ -477,7 +479,7 @@ async def extract_text(
     max_pixels: int | None = None,
     plugins: Sequence[str] = (),
 ) -> str:
-    """The text of ``path`` (pages joined with "\\f"); ``backend=None`` means "rapidocr"."""
+    """The text of ``path`` (pages joined with "\\f"); ``backend=None`` means ``DEFAULT_BACKEND``."""
     overrides = _overrides(backend, language, preprocess, backend_options, timeout, max_pixels)
     extractor = await _shared_extractor(plugins, None, overrides)
     return await extractor.extract_text(path, **overrides)
