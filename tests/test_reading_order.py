@@ -134,5 +134,6 @@ def test_a_line_joined_across_the_gutter_does_not_hide_it() -> None:
     rows = [joined] + [line for pair in zip(left[1:], right[1:], strict=True) for line in pair]
     assert order_lines(rows) == [joined, *left[1:], *right[1:]]
     # A short region never gets a stray: two lines with a gap under one of them are rows.
-    rows = [Line("ab", (100, 100, 1140, 130)), Line("c", (100, 140, 500, 170)), Line("d", (640, 140, 900, 170))]
+    rows = [Line("ab", (100, 100, 1140, 130)), Line("c", (100, 140, 500, 170))]
+    rows.append(Line("d", (640, 140, 900, 170)))
     assert order_lines(rows) == rows
