@@ -180,16 +180,20 @@ class Extractor:
         return [item if isinstance(item, OcrHarnessError) else item.text for item in documents]
 
     async def extract_documents(
-        self, items: Iterable[FileItem], **overrides: Any
+        self, items: Iterable[FileItem], *, keep_failed_pages: bool = False, **overrides: Any
     ) -> list[Document | OcrHarnessError]:
-        """Each file's Document, or the error for that file, in input order (items as in extract_many)."""
+        """Each file's Document, or the error for that file, in input order (items as in extract_many).
+
+        With ``keep_failed_pages``, a file with some unreadable pages is still a Document: those pages
+        carry their ``error`` and no text, and the readable ones are kept (``extract`` does this).
+        """
         requests = [_file_item(item) for item in items]
         # Configuration errors raise for the whole call, before any OCR.
         settings = [await self._settings_off_loop({**overrides, **options}) for _, options in requests]
         return list(
             await asyncio.gather(
                 *(
-                    self._document_or_error(path, one)
+                    self._document_or_error(path, one, keep_failed_pages)
                     for (path, _), one in zip(requests, settings, strict=True)
                 )
             )
@@ -203,19 +207,30 @@ class Extractor:
         """
         return await self._outcomes(path, await self._settings_off_loop(overrides))
 
-    async def _document_or_error(self, path: PathLike, settings: _Settings) -> Document | OcrHarnessError:
+    async def _document_or_error(
+        self, path: PathLike, settings: _Settings, keep_failed_pages: bool = False
+    ) -> Document | OcrHarnessError:
         try:
-            return self._document(path, settings, await self._outcomes(path, settings))
+            outcomes = await self._outcomes(path, settings)
+            if keep_failed_pages and any(outcome.ok for outcome in outcomes):
+                return self._document(path, settings, outcomes, keep_failed_pages=True)
+            return self._document(path, settings, outcomes)
         except OcrHarnessError as error:
             return error
 
-    def _document(self, path: PathLike, settings: _Settings, outcomes: list[Outcome]) -> Document:
+    def _document(
+        self, path: PathLike, settings: _Settings, outcomes: list[Outcome], *, keep_failed_pages: bool = False
+    ) -> Document:
         from harness.document import Document
 
-        for outcome in outcomes:
-            _raise_for(outcome, path)
+        errors: dict[int, OcrHarnessError] = {}
+        for number, outcome in enumerate(outcomes, start=1):
+            if not outcome.ok:
+                errors[number] = page_error(outcome, path)
+        if errors and not keep_failed_pages:
+            raise next(iter(errors.values()))
         return Document.from_outcomes(
-            os.fspath(path), settings.backend.name, settings.language, settings.pipeline, outcomes
+            os.fspath(path), settings.backend.name, settings.language, settings.pipeline, outcomes, errors
         )
 
     async def _outcomes(self, path: PathLike, settings: _Settings) -> list[Outcome]:
