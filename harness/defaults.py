@@ -1,4 +1,4 @@
-"""What the harness uses when the user does not say: the backend, and the cores it may use.
+"""What the harness uses when the user does not say: backend, cores, the pixel-limit variable.
 
 A leaf module (standard library only), so the CLI's help, the API and the
 executor can all read it without loading anything else.
@@ -10,6 +10,9 @@ import os
 
 #: The backend used when none is named (API, ``extract``, ad hoc ``run``, the pytest fixture).
 DEFAULT_BACKEND = "rapidocr"
+
+#: The environment variable that raises the pixel limit (the guard against decompression bombs).
+MAX_PIXELS_ENV = "OCR_HARNESS_MAX_IMAGE_PIXELS"
 
 
 def usable_cpus() -> int:
