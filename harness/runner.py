@@ -217,6 +217,16 @@ def default_executor_factory(suite: Suite) -> ExecutorFactory:
     def make(backend: BackendEntry, workers: int, threads: int) -> Executor:
         from harness.executor import InlineExecutor, ProcessExecutor
 
+        if suite.run.executor == "dask":
+            from harness.dask_executor import DaskExecutor
+
+            return DaskExecutor(
+                workers=workers,
+                threads_per_worker=threads,
+                plugin_modules=suite.plugin_modules,
+                scheduler=suite.run.scheduler,
+                shared_storage=suite.run.shared_storage,
+            )
         if suite.run.serial:
             return InlineExecutor(plugin_modules=suite.plugin_modules, threads_per_worker=threads)
         return ProcessExecutor(
@@ -261,8 +271,8 @@ async def execute(
             continue
         executor = factory(backend, workers, threads)
         backend_facts = facts.setdefault(backend.label, {})
-        backend_facts["executor"] = executor.describe()
-        async with executor:
+        async with executor:  # a Dask executor connects here, and learns its cluster
+            backend_facts["executor"] = executor.describe()
             for pipeline in suite.pipelines:
                 group = [job for job in backend_jobs if job.pipeline == pipeline]
                 if not group:
@@ -352,6 +362,8 @@ def run_info(suite: Suite, workers: int, threads: int) -> dict[str, Any]:
         }
     return {
         "suite": suite.name,
+        "executor": suite.run.executor,
+        "scheduler": suite.run.scheduler,
         "started": _utc_now(),
         "finished": None,
         "interrupted": False,
@@ -477,6 +489,9 @@ def _plan_line(
 ) -> str:
     samples = sum(len(entry.dataset.samples) for entry in suite.datasets)
     how = "in this process" if suite.run.serial else f"on {workers} worker{'s' if workers != 1 else ''}"
+    if suite.run.executor == "dask":
+        scheduler = suite.run.scheduler
+        how = f"on the Dask cluster at {scheduler}" if scheduler else f"{how} of a Dask LocalCluster"
     return (
         f"{suite.name}: {len(runnable)} jobs to run ({samples} samples x {len(suite.backends)} backends x "
         f"{len(suite.pipelines)} pipelines, {len(jobs) - len(runnable)} not run) {how}, "

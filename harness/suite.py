@@ -76,6 +76,19 @@ class RunConfig(_Strict):
     timeout: float = Field(DEFAULT_TIMEOUT, gt=0, description="seconds per job before its worker is stopped")
     output: str = Field(DEFAULT_OUTPUT, description="folder run folders are written under")
     serial: bool = Field(False, description="run in this process, one job at a time (debugging)")
+    executor: Literal["local", "dask"] = Field(
+        "local", description="where jobs run: local worker processes, or a Dask cluster"
+    )
+    scheduler: str | None = Field(
+        None,
+        pattern=r"^(tcp|tls|inproc|ucx|ws|wss)://.+",
+        description="a running Dask scheduler's address (tcp://HOST:PORT); default: a LocalCluster",
+    )
+    shared_storage: bool = Field(
+        False, description="Dask workers see the datasets at the same paths: send paths, not image bytes"
+    )
+    cache: bool = Field(True, description="reuse outcomes from the result cache (false: run every job)")
+    refresh: bool = Field(False, description="run every job and overwrite its cached outcome")
 
 
 Scalar = Union[str, int, float, bool]  # noqa: UP007 (pydantic needs a runtime union here)
@@ -242,6 +255,11 @@ def build_suite(
     raw_backends = _list(data.get("backends"))
     metrics = top.metrics if top else _section(MetricsConfig, data, "metrics", errors)
     run = top.run if top else _section(RunConfig, data, "run", errors)
+    if run is not None:
+        if run.scheduler and run.executor != "dask":
+            errors.append('run.scheduler: a scheduler is used only with executor = "dask"')
+        if run.serial and run.executor == "dask":
+            errors.append('run.serial: runs in this process, so it cannot be combined with executor = "dask"')
 
     name = (top.name if top else None) or "suite"
     if not _SAFE_NAME.match(name):

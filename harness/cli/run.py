@@ -66,6 +66,27 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--resume", metavar="RUN_DIR", type=Path, help="continue a run folder: skip jobs already done"
     )
     both.add_argument("--no-html", action="store_true", help="skip report.html")
+    both.add_argument(
+        "--executor", choices=("local", "dask"), help="local worker processes (default) or a Dask cluster"
+    )
+    both.add_argument(
+        "--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask scheduler's cluster (implies dask)"
+    )
+    both.add_argument(
+        "--shared-storage",
+        action="store_true",
+        default=None,
+        help="Dask workers see the datasets at the same paths: send paths instead of image bytes",
+    )
+    both.add_argument(
+        "--no-cache",
+        action="store_true",
+        default=None,
+        help="run every job; neither read nor write the cache",
+    )
+    both.add_argument(
+        "--refresh", action="store_true", default=None, help="run every job and overwrite its cached outcome"
+    )
     return parser
 
 
@@ -83,6 +104,11 @@ def run(args: argparse.Namespace) -> int:
             ("timeout", args.timeout),
             ("output", args.out),
             ("serial", args.serial),
+            ("executor", "dask" if args.scheduler and not args.executor else args.executor),
+            ("scheduler", args.scheduler),
+            ("shared_storage", args.shared_storage),
+            ("cache", False if args.no_cache else None),
+            ("refresh", args.refresh),
         )
         if value is not None
     }
