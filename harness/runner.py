@@ -27,7 +27,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -40,9 +40,11 @@ if TYPE_CHECKING:
     from harness.datasets import Sample
     from harness.executor import Executor
     from harness.progress import Progress
+    from harness.result_cache import JobCache
     from harness.suite import BackendEntry, Suite
 
 RUN_FILE = "run.json"
+_OUTCOME_FIELDS = frozenset(field.name for field in fields(Outcome))
 LATEST_LINK = "latest"
 
 ExecutorFactory = Callable[["BackendEntry", int, int], "Executor"]
@@ -205,6 +207,8 @@ def make_record(
         **outcome.to_dict(),
         "started": started,
         "finished": finished,
+        "cached": False,
+        "measured_in": None,
     }
 
 
@@ -265,22 +269,74 @@ async def execute(
     workers, threads = worker_plan(suite)
     counts: Counter[str] = Counter()
     facts = run_facts if run_facts is not None else {}
-    for backend in suite.backends:
-        backend_jobs = [job for job in jobs if job.backend is backend and job.runnable]
-        if not backend_jobs:
-            continue
-        executor = factory(backend, workers, threads)
-        backend_facts = facts.setdefault(backend.label, {})
-        async with executor:  # a Dask executor connects here, and learns its cluster
-            backend_facts["executor"] = executor.describe()
-            for pipeline in suite.pipelines:
-                group = [job for job in backend_jobs if job.pipeline == pipeline]
-                if not group:
-                    continue
-                if progress is not None:
-                    progress.start_group(f"{backend.label} · {pipeline}")
-                await _run_group(executor, group, store, progress, suite.run.timeout, counts, backend_facts)
+    cache = _open_cache(suite, store)
+    try:
+        for backend in suite.backends:
+            backend_jobs = [job for job in jobs if job.backend is backend and job.runnable]
+            if cache is not None:
+                backend_jobs = _reuse_cached(backend_jobs, cache, store, counts, progress)
+            if backend_jobs:
+                await _run_backend(
+                    suite, backend, backend_jobs, factory(backend, workers, threads), store, progress,
+                    counts, facts.setdefault(backend.label, {}), cache,
+                )  # fmt: skip
+    finally:
+        if cache is not None:
+            cache.cache.close()
     return counts
+
+
+def _open_cache(suite: Suite, store: ResultStore) -> JobCache | None:
+    if not suite.run.cache:
+        return None
+    from harness.result_cache import JobCache, ResultCache
+
+    return JobCache(suite, ResultCache(), refresh=suite.run.refresh, run_name=store.path.parent.name)
+
+
+def _reuse_cached(
+    jobs: list[Job], cache: JobCache, store: ResultStore, counts: Counter[str], progress: Progress | None
+) -> list[Job]:
+    """Store a record for every job the cache holds (marked cached); return the others."""
+    missing = []
+    for job in jobs:
+        hit = cache.lookup(job)
+        if hit is None:
+            missing.append(job)
+            continue
+        outcome = Outcome(**{name: value for name, value in hit.outcome.items() if name in _OUTCOME_FIELDS})
+        record = make_record(job, outcome, started=hit.started, finished=hit.finished)
+        record["cached"] = True
+        record["measured_in"] = hit.measured_in
+        store.append(record)
+        counts[record["status"]] += 1
+        if progress is not None:
+            progress.job_done(failed=False)
+    return missing
+
+
+async def _run_backend(
+    suite: Suite,
+    backend: BackendEntry,
+    backend_jobs: list[Job],
+    executor: Executor,
+    store: ResultStore,
+    progress: Progress | None,
+    counts: Counter[str],
+    backend_facts: dict[str, Any],
+    cache: JobCache | None,
+) -> None:
+    async with executor:  # a Dask executor connects here, and learns its cluster
+        backend_facts["executor"] = executor.describe()
+        for pipeline in suite.pipelines:
+            group = [job for job in backend_jobs if job.pipeline == pipeline]
+            if not group:
+                continue
+            if progress is not None:
+                progress.start_group(f"{backend.label} · {pipeline}")
+            await _run_group(
+                executor, group, store, progress, suite.run.timeout, counts, backend_facts, cache
+            )
 
 
 async def _run_group(
@@ -291,6 +347,7 @@ async def _run_group(
     timeout: float,
     counts: Counter[str],
     backend_facts: dict[str, Any],
+    cache: JobCache | None = None,
 ) -> None:
     pending = iter(jobs)  # shared by the consumers: each takes the next job when it is free
 
@@ -300,6 +357,8 @@ async def _run_group(
             outcome = await executor.run(job.task(), timeout=timeout)
             record = make_record(job, outcome, started=started, finished=time.time())
             store.append(record)
+            if cache is not None:
+                cache.remember(job, record, outcome.to_dict())
             counts[record["status"]] += 1
             if outcome.thread_settings and "thread_settings" not in backend_facts:
                 backend_facts["thread_settings"] = outcome.thread_settings

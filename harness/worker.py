@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 #: The first message a worker sends, once its environment is set and it can take tasks.
 READY = "ready"
+#: Part of every result-cache key: bump it when run_task changes what an outcome holds
+#: (loading, preprocessing or recognition), so no outcome of the old logic is reused.
+WORKER_LOGIC_VERSION = 1
 
 
 @dataclass(frozen=True)

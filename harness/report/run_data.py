@@ -32,9 +32,11 @@ TEXT_COLUMNS = frozenset(
         "text",
         "failures",
         "failure_policy",
+        "measured_in",
+        "speed_from_cache",
     }
 )
-BOOL_COLUMNS = frozenset({"truncated", "comparable", "cold"})
+BOOL_COLUMNS = frozenset({"truncated", "comparable", "cold", "cached"})
 #: Identifies a sample across runs and groups.
 SAMPLE_KEY = ("dataset", "sample_id", "page")
 GROUP_KEY = ("backend", "pipeline")
