@@ -10,7 +10,8 @@ a failure is run again next time.
 
 The store is one SQLite database (``results.sqlite3``, WAL mode, so several runs
 may share it) under the per-user cache folder, ``$XDG_CACHE_HOME/ocr-harness/``
-(``~/.cache/ocr-harness/results``), or in ``$OCR_HARNESS_CACHE_DIR``. Each entry keeps the
+(``~/.cache/ocr-harness/``), or in ``$OCR_HARNESS_CACHE_DIR``; report thumbnails are
+kept beside it (harness/thumbnails.py). Each entry keeps the
 timings of the run that measured it and that run's name, so a reused row says where
 its speed figures come from. ``ocr-harness cache info|prune`` shows and trims it.
 """
@@ -62,7 +63,7 @@ def cache_dir() -> Path:
     if moved:
         return Path(moved).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base, "ocr-harness", "results")
+    return Path(base, "ocr-harness")
 
 
 def code_digest(cls: type) -> str:
@@ -260,12 +261,16 @@ class JobCache:
 
     def _pipeline_versions(self, pipeline: str) -> list[Any]:
         if pipeline not in self._pipelines:
-            from harness.pipeline import build_pipeline
-            from harness.plugins import get_registry
-
-            steps = build_pipeline(pipeline, get_registry(self.suite.plugin_modules).steps())
-            self._pipelines[pipeline] = [
-                [type(step).name, getattr(type(step), "version", None), code_digest(type(step))]
-                for step in steps
-            ]
+            self._pipelines[pipeline] = pipeline_versions(pipeline, self.suite.plugin_modules)
         return self._pipelines[pipeline]
+
+
+def pipeline_versions(pipeline: str, plugin_modules: tuple[str, ...]) -> list[Any]:
+    """Each step of ``pipeline`` with its version (if it declares one) and a hash of its code."""
+    from harness.pipeline import build_pipeline
+    from harness.plugins import get_registry
+
+    steps = build_pipeline(pipeline, get_registry(plugin_modules).steps())
+    return [
+        [type(step).name, getattr(type(step), "version", None), code_digest(type(step))] for step in steps
+    ]

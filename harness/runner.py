@@ -27,13 +27,14 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from harness.hashing import file_sha256
 from harness.store import RESULTS_FILE, ResultStore, read_results
+from harness.thumbnails import JobThumbnails, ThumbnailStore
 from harness.worker import Outcome, Task
 
 if TYPE_CHECKING:
@@ -209,6 +210,7 @@ def make_record(
         "finished": finished,
         "cached": False,
         "measured_in": None,
+        "thumbnails": {},
     }
 
 
@@ -270,15 +272,16 @@ async def execute(
     counts: Counter[str] = Counter()
     facts = run_facts if run_facts is not None else {}
     cache = _open_cache(suite, store)
+    thumbnails = JobThumbnails(ThumbnailStore(), suite.plugin_modules)
     try:
         for backend in suite.backends:
             backend_jobs = [job for job in jobs if job.backend is backend and job.runnable]
             if cache is not None:
-                backend_jobs = _reuse_cached(backend_jobs, cache, store, counts, progress)
+                backend_jobs = _reuse_cached(backend_jobs, cache, thumbnails, store, counts, progress)
             if backend_jobs:
                 await _run_backend(
                     suite, backend, backend_jobs, factory(backend, workers, threads), store, progress,
-                    counts, facts.setdefault(backend.label, {}), cache,
+                    counts, facts.setdefault(backend.label, {}), cache, thumbnails,
                 )  # fmt: skip
     finally:
         if cache is not None:
@@ -295,7 +298,12 @@ def _open_cache(suite: Suite, store: ResultStore) -> JobCache | None:
 
 
 def _reuse_cached(
-    jobs: list[Job], cache: JobCache, store: ResultStore, counts: Counter[str], progress: Progress | None
+    jobs: list[Job],
+    cache: JobCache,
+    thumbnails: JobThumbnails,
+    store: ResultStore,
+    counts: Counter[str],
+    progress: Progress | None,
 ) -> list[Job]:
     """Store a record for every job the cache holds (marked cached); return the others."""
     missing = []
@@ -308,6 +316,7 @@ def _reuse_cached(
         record = make_record(job, outcome, started=hit.started, finished=hit.finished)
         record["cached"] = True
         record["measured_in"] = hit.measured_in
+        record["thumbnails"] = thumbnails.names(job.sample.image, job.sample.page, job.pipeline)
         store.append(record)
         counts[record["status"]] += 1
         if progress is not None:
@@ -325,7 +334,9 @@ async def _run_backend(
     counts: Counter[str],
     backend_facts: dict[str, Any],
     cache: JobCache | None,
+    thumbnails: JobThumbnails,
 ) -> None:
+    """One backend's jobs, pipeline by pipeline, on one executor."""
     async with executor:  # a Dask executor connects here, and learns its cluster
         backend_facts["executor"] = executor.describe()
         for pipeline in suite.pipelines:
@@ -335,7 +346,7 @@ async def _run_backend(
             if progress is not None:
                 progress.start_group(f"{backend.label} · {pipeline}")
             await _run_group(
-                executor, group, store, progress, suite.run.timeout, counts, backend_facts, cache
+                executor, group, store, progress, suite.run.timeout, counts, backend_facts, cache, thumbnails
             )
 
 
@@ -348,14 +359,21 @@ async def _run_group(
     counts: Counter[str],
     backend_facts: dict[str, Any],
     cache: JobCache | None = None,
+    thumbnails: JobThumbnails | None = None,
 ) -> None:
     pending = iter(jobs)  # shared by the consumers: each takes the next job when it is free
 
     async def consume() -> None:
         for job in pending:
+            names = thumbnails.names(job.sample.image, job.sample.page, job.pipeline) if thumbnails else {}
+            task = replace(job.task(), thumbnails=thumbnails.wanted(names)) if thumbnails else job.task()
             started = time.time()
-            outcome = await executor.run(job.task(), timeout=timeout)
-            record = make_record(job, outcome, started=started, finished=time.time())
+            outcome = await executor.run(task, timeout=timeout)
+            finished = time.time()
+            if thumbnails is not None:
+                thumbnails.keep(outcome.thumbnails, names)
+            record = make_record(job, outcome, started=started, finished=finished)
+            record["thumbnails"] = names
             store.append(record)
             if cache is not None:
                 cache.remember(job, record, outcome.to_dict())

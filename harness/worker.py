@@ -61,6 +61,8 @@ class Task:
     page: int = 0
     language: str = "en"
     max_pixels: int | None = None
+    #: thumbnails to make for reports while the image is loaded: "original", "preprocessed"
+    thumbnails: tuple[str, ...] = ()
 
 
 @dataclass
@@ -81,6 +83,8 @@ class Outcome:
     cold: bool = False
     image_size: tuple[int, int] | None = None
     thread_settings: dict[str, Any] = field(default_factory=dict)
+    #: JPEG bytes of the thumbnails the task asked for (the runner stores them; never in a record)
+    thumbnails: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -141,6 +145,7 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
         start = time.perf_counter()
         image = load_page(task.image, task.page, max_pixels=task.max_pixels)
         outcome.timings["load"] = time.perf_counter() - start
+        _thumbnail(task, outcome, "original", image)
 
         stage = "preprocess"
         start = time.perf_counter()
@@ -148,6 +153,7 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
         image = apply_pipeline(image, steps)
         outcome.timings["preprocess"] = time.perf_counter() - start
         outcome.image_size = image.size
+        _thumbnail(task, outcome, "preprocessed", image)
 
         stage = "engine_init"
         start = time.perf_counter()
@@ -174,6 +180,18 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
     outcome.cpu_seconds = time.process_time() - cpu_start
     outcome.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return outcome
+
+
+def _thumbnail(task: Task, outcome: Outcome, kind: str, image: Any) -> None:
+    """Make a thumbnail the task asked for; timed apart, so the stages' timings stay the engine's."""
+    if kind not in task.thumbnails:
+        return
+    from harness.thumbnails import encode_thumbnail
+
+    start = time.perf_counter()
+    with contextlib.suppress(Exception):  # a thumbnail is never a reason for a job to fail
+        outcome.thumbnails[kind] = encode_thumbnail(image)
+    outcome.timings["thumbnail"] = outcome.timings.get("thumbnail", 0.0) + time.perf_counter() - start
 
 
 def serve(

@@ -13,7 +13,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="show or trim the result cache",
         description="Runs reuse the outcome of any job already run with the same image, backend "
         "(version, options, models), pipeline and language. The cache is a SQLite file under "
-        "~/.cache/ocr-harness/results (or $OCR_HARNESS_CACHE_DIR); 'run --no-cache' bypasses it "
+        "~/.cache/ocr-harness (or $OCR_HARNESS_CACHE_DIR); 'run --no-cache' bypasses it "
         "and 'run --refresh' re-runs and overwrites.",
     )
     actions = parser.add_subparsers(dest="cache_action", metavar="ACTION", required=True)

@@ -315,8 +315,7 @@ def _error_tables(run: RunData, analysis: Analysis) -> dict[str, Any]:
 
 
 def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, Any]:
-    from harness.errors import OcrHarnessError
-    from harness.report.images import resolve_image, thumbnail
+    from harness.report.images import ReportImages, resolve_image
 
     samples = run.samples
     group_index = {group: index for index, group in enumerate(analysis.groups)}
@@ -340,6 +339,9 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
                 "error": f"{row.get('error_type', '')}: {row.get('error_message', '')}".strip(": "),
                 "text": row["text"],
                 "segments": analysis.alignments[index].segments if index in analysis.alignments else None,
+                "pipeline": row["pipeline"],
+                "read_name": row.get("thumbnail_read") or None,
+                "read_image": None,
             }
             # Worst first: a failed job is as bad as it gets; unscored rows sort last.
             if row["status"] == "error":
@@ -359,6 +361,7 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
                 "sample_id": sample_id,
                 "page": int(page),
                 "image": first.get("image", ""),
+                "thumbnail_name": first.get("thumbnail") or None,
                 "dataset_path": (datasets.get(dataset) or {}).get("path")
                 if isinstance(datasets, dict)
                 else None,
@@ -374,18 +377,22 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
         )
     cards.sort(key=lambda card: -card["sort_mean"])
     shown = cards[:max_samples]
+    images = ReportImages(run.path)
+    requests = []
     for card in shown:
         path = resolve_image(str(card["image"]), dataset_path=card["dataset_path"], run_dir=run.path)
-        card["thumbnail"] = None
-        card["image_problem"] = None
-        if path is None:
-            if card["image"]:
-                card["image_problem"] = f"image not found: {card['image']}"
-            continue
-        try:
-            card["thumbnail"] = thumbnail(path, card["page"])
-        except OcrHarnessError as error:
-            card["image_problem"] = str(error)
+        requests.append(images.request(path, card["page"], card.pop("thumbnail_name")))
+        missing = path is None and card["image"]
+        card["image_problem"] = f"image not found: {card['image']}" if missing else None
+    problems = images.make_missing(requests)
+    for card, request in zip(shown, requests, strict=True):
+        card["thumbnail"] = images.place(request.name)
+        card["image_problem"] = card["image_problem"] or problems.get(request.name or "")
+        for entry in card["entries"]:
+            # What the engine read, when the pipeline changed the image.
+            if entry["read_name"] and entry["read_name"] != request.name:
+                entry["read_image"] = images.place(entry["read_name"])
+    images.drop_unused()
     groups = [{"index": i, "label": info.label} for i, info in enumerate(analysis.groups.values())]
     return {"cards": shown, "total": len(cards), "groups": groups}
 

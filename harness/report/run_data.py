@@ -33,6 +33,8 @@ TEXT_COLUMNS = frozenset(
         "failures",
         "failure_policy",
         "measured_in",
+        "thumbnail",
+        "thumbnail_read",
         "speed_from_cache",
     }
 )

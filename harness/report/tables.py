@@ -35,7 +35,7 @@ SAMPLE_COLUMNS = [
     "ground_truth", "text", "ref_chars", "hyp_chars", "substitutions", "deletions", "insertions", "hits",
     "char_errors", "cer", "ref_words", "hyp_words", "word_errors", "wer",
     "load_s", "preprocess_s", "recognize_s", "engine_init_s", "total_s", "cpu_s", "peak_rss_mb", "cold",
-    "worker_pid", "started", "finished", "cached", "measured_in", "key",
+    "worker_pid", "started", "finished", "cached", "measured_in", "thumbnail", "thumbnail_read", "key",
 ]  # fmt: skip
 _TAGS_AT = SAMPLE_COLUMNS.index("backend")
 
@@ -87,6 +87,8 @@ def sample_row(record: dict[str, Any], profile: Normalisation) -> dict[str, Any]
         "finished": record.get("finished"),
         "cached": bool(record.get("cached")),
         "measured_in": record.get("measured_in") or "",
+        "thumbnail": (record.get("thumbnails") or {}).get("original") or "",
+        "thumbnail_read": (record.get("thumbnails") or {}).get("preprocessed") or "",
         "key": record.get("key"),
     }
     for name, value in (record.get("tags") or {}).items():
