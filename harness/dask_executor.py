@@ -89,7 +89,7 @@ class DaskExecutor(Executor):
         )
         self.plugin_modules = tuple(plugin_modules)
         self.shared_storage = shared_storage
-        self.env = process_env(self.threads_per_worker, env)
+        self.env = process_env(self.plugin_modules, self.threads_per_worker, env)
         self._cluster: Any = None
         self._client: Any = None
         self._start_lock = asyncio.Lock()
@@ -364,7 +364,7 @@ def _threads_here(threads: int, host_threads: Mapping[str, int]) -> int:
     """On a cluster, this host's cores shared among the tasks it runs at once; locally, as planned."""
     if not host_threads:
         return threads
-    from harness.environment import usable_cpus
+    from harness.defaults import usable_cpus
 
     try:
         from distributed import get_worker

@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from harness.backends import BackendSpec
 from harness.cli import main
 from harness.store import read_results
-from harness.worker import BackendSpec, Task
+from harness.worker import Task
 
 pytest.importorskip("distributed", reason="the Dask extra is not installed: pip install 'ocr-harness[dask]'")
 

@@ -75,7 +75,7 @@ class ReportImages:
         problems: dict[str, str] = {}
         if not todo:
             return problems
-        from harness.environment import usable_cpus
+        from harness.defaults import usable_cpus
 
         with ThreadPoolExecutor(max_workers=usable_cpus()) as pool:  # Pillow releases the GIL
             for name, problem in pool.map(self._make, todo.values()):
