@@ -46,7 +46,7 @@ def write_reports(run_dir: str | Path, *, html: bool = True, log: TextIO | None 
     from harness.metrics import resolve_profile
     from harness.report.markdown import summary_markdown, summary_notes, summary_table
     from harness.report.tables import samples_frame, summary_frame, write_csv
-    from harness.store import RESULTS_FILE, read_results
+    from harness.store import RESULTS_FILE, iter_results
 
     run_dir = Path(run_dir)
     log = log if log is not None else sys.stderr
@@ -67,7 +67,7 @@ def write_reports(run_dir: str | Path, *, html: bool = True, log: TextIO | None 
     backends = [backend.get("label") or backend.get("name") for backend in config.get("backends", [])]
     pipelines = info.get("pipelines", [])
     samples = samples_frame(
-        read_results(run_dir / RESULTS_FILE), profile, backends=backends, pipelines=pipelines
+        iter_results(run_dir / RESULTS_FILE), profile, backends=backends, pipelines=pipelines
     )
     summary = summary_frame(samples, failure_policy=policy, backends=backends, pipelines=pipelines)
     reports = Reports(run_dir)

@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from harness.align import Alignment, ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
+from harness.align import ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
 from harness.report import charts
 from harness.report.breakdowns import Breakdown, breakdowns
 from harness.report.run_data import RunData, group_label, load_run, tag_columns
@@ -95,29 +95,29 @@ class GroupAnalysis:
 @dataclass
 class Analysis:
     groups: dict[tuple[str, str], GroupAnalysis]
-    alignments: dict[Any, Alignment]  # samples.csv index -> alignment of ground truth and text
 
 
 def analyse(run: RunData) -> Analysis:
-    """Align every scored row once; aggregate confusions and class accuracy per group."""
+    """Align every scored, comparable row; aggregate confusions and class accuracy per group.
+
+    Alignments are summed as they are made, not kept: memory stays flat in the number of
+    samples (the drill-down aligns again the few rows it shows).
+    """
     groups = {
         group: GroupAnalysis(group_label(*group), charts.color(index))
         for index, group in enumerate(run.groups())
     }
-    alignments: dict[Any, Alignment] = {}
-    per_group_classes: dict[tuple[str, str], list[dict[str, ClassStats]]] = {g: [] for g in groups}
-    for index, row in scored_rows(run.samples).iterrows():
-        alignment = align(str(row["ground_truth"]), str(row["text"]))
-        alignments[index] = alignment
-        if not row["comparable"]:
-            continue
-        group = (row["backend"], row["pipeline"])
-        groups[group].confusions.update(confusions(alignment))
-        groups[group].errors += alignment.errors
-        per_group_classes[group].append(class_accuracy(alignment))
-    for group, stats in per_group_classes.items():
-        groups[group].classes = merge_class_stats(stats)
-    return Analysis(groups, alignments)
+    scored = scored_rows(run.samples)
+    scored = scored[scored["comparable"].astype(bool)]
+    for backend, pipeline, reference, text in zip(
+        scored["backend"], scored["pipeline"], scored["ground_truth"], scored["text"], strict=True
+    ):
+        alignment = align(str(reference), str(text))
+        group = groups[(backend, pipeline)]
+        group.confusions.update(confusions(alignment))
+        group.errors += alignment.errors
+        group.classes = merge_class_stats([group.classes, class_accuracy(alignment)])
+    return Analysis(groups)
 
 
 def scored_rows(samples: pd.DataFrame) -> pd.DataFrame:
@@ -324,7 +324,7 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
     for (dataset, sample_id, page), rows in samples.groupby(["dataset", "sample_id", "page"], sort=False):
         entries = []
         scores: dict[int, float] = {}
-        for index, row in rows.iterrows():
+        for _, row in rows.iterrows():
             group = (row["backend"], row["pipeline"])
             position = group_index.get(group, 0)
             entry = {
@@ -338,7 +338,8 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
                 "wer": finite_or_none(row.get("wer")),
                 "error": f"{row.get('error_type', '')}: {row.get('error_message', '')}".strip(": "),
                 "text": row["text"],
-                "segments": analysis.alignments[index].segments if index in analysis.alignments else None,
+                "segments": None,
+                "reference": row["ground_truth"] if row["status"] == "ok" else None,
                 "pipeline": row["pipeline"],
                 "read_name": row.get("thumbnail_read") or None,
                 "read_image": None,
@@ -386,6 +387,9 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
         card["image_problem"] = f"image not found: {card['image']}" if missing else None
     problems = images.make_missing(requests)
     for card, request in zip(shown, requests, strict=True):
+        for entry in card["entries"]:
+            if entry["reference"] is not None:
+                entry["segments"] = align(str(entry["reference"]), str(entry["text"])).segments
         card["thumbnail"] = images.place(request.name)
         card["image_problem"] = card["image_problem"] or problems.get(request.name or "")
         for entry in card["entries"]:

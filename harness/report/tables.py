@@ -40,13 +40,17 @@ SAMPLE_COLUMNS = [
 _TAGS_AT = SAMPLE_COLUMNS.index("backend")
 
 
-def latest_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One record per job: a resumed run may hold a retried job twice; the last one counts."""
+def latest_rows(records: Iterable[dict[str, Any]], profile: Normalisation) -> list[dict[str, Any]]:
+    """One scored row per job: a resumed run may hold a retried job twice; the last one counts.
+
+    Records are consumed as they stream in and only their rows are kept (not the engines'
+    lines and notes), so memory follows the table, not the results file.
+    """
     latest: dict[tuple[Any, ...], dict[str, Any]] = {}
     for record in records:
         identity = (record.get("dataset"), record.get("sample_id"), record.get("page"), record.get("key"))
         latest.pop(identity, None)  # re-insert so order follows when the job last ended
-        latest[identity] = record
+        latest[identity] = sample_row(record, profile)
     return list(latest.values())
 
 
@@ -129,7 +133,7 @@ def samples_frame(
     pipelines: Sequence[str] = (),
 ) -> pd.DataFrame:
     """The samples table: one scored row per job, group by group in run order, samples sorted."""
-    rows = [sample_row(record, profile) for record in latest_records(records)]
+    rows = latest_rows(records, profile)
     tags: list[str] = []
     for row in rows:
         tags.extend(column for column in row if column.startswith("tag.") and column not in tags)
