@@ -44,11 +44,14 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError
 from harness.executor import Executor, default_threads, default_workers, process_env
 from harness.worker import Outcome, Task, WorkerState, run_task
+
+if TYPE_CHECKING:
+    from harness.suite import Suite
 
 #: Seconds to wait for a scheduler to answer, and for a cluster's first worker.
 CONNECT_TIMEOUT = 10.0
@@ -101,6 +104,17 @@ class DaskExecutor(Executor):
         self._cluster_facts: dict[str, Any] = {}
         self._quieted: int | None = None  # the distributed logger's level before a LocalCluster
         self._closed = False
+
+    @classmethod
+    def for_suite(cls, suite: Suite, workers: int, threads: int) -> DaskExecutor:
+        """The executor a suite's ``[run]`` settings ask for."""
+        return cls(
+            workers=workers,
+            threads_per_worker=threads,
+            plugin_modules=suite.plugin_modules,
+            scheduler=suite.run.scheduler,
+            shared_storage=suite.run.shared_storage,
+        )
 
     # --- life cycle ---------------------------------------------------------------
 

@@ -24,19 +24,24 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.defaults import CACHE_DIR_ENV, cache_dir
 from harness.errors import InputError
 from harness.hashing import file_sha256
+from harness.thumbnails import ORIGINAL, PREPROCESSED, ThumbnailStore, thumbnail_name
 
 if TYPE_CHECKING:
+    from harness.progress import Progress
     from harness.runner import Job
+    from harness.store import ResultStore
     from harness.suite import BackendEntry, Suite
+    from harness.worker import Task
 
-CACHE_DIR_ENV = "OCR_HARNESS_CACHE_DIR"
 DATABASE = "results.sqlite3"
 #: Bumped when the layout of stored outcomes changes.
 SCHEMA_VERSION = 1
@@ -55,15 +60,6 @@ CREATE TABLE IF NOT EXISTS outcomes (
 );
 CREATE INDEX IF NOT EXISTS outcomes_used ON outcomes (used);
 """
-
-
-def cache_dir() -> Path:
-    """Where the cache lives: ``$OCR_HARNESS_CACHE_DIR``, else the per-user cache folder."""
-    moved = os.environ.get(CACHE_DIR_ENV)
-    if moved:
-        return Path(moved).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base, "ocr-harness")
 
 
 def code_digest(cls: type) -> str:
@@ -230,6 +226,44 @@ class JobCache:
         self._fingerprints: dict[str, Any] = {}
         self._pipelines: dict[str, list[Any]] = {}
 
+    @classmethod
+    def open(cls, suite: Suite, run_name: str) -> JobCache | None:
+        """The cache for a run of ``suite``, or None when the suite says not to use it."""
+        if not suite.run.cache:
+            return None
+        return cls(suite, ResultCache(), refresh=suite.run.refresh, run_name=run_name)
+
+    def reuse(
+        self,
+        jobs: list[Job],
+        make_record: Callable[..., dict[str, Any]],
+        thumbnails: JobThumbnails,
+        store: ResultStore,
+        counts: Counter[str],
+        progress: Progress | None,
+    ) -> list[Job]:
+        """Store a record for every job the cache holds (marked cached, naming the run that
+        measured it); return the jobs left to run."""
+        from harness.worker import Outcome
+
+        known = {field.name for field in fields(Outcome)}
+        missing = []
+        for job in jobs:
+            hit = self.lookup(job)
+            if hit is None:
+                missing.append(job)
+                continue
+            outcome = Outcome(**{name: value for name, value in hit.outcome.items() if name in known})
+            record = make_record(job, outcome, started=hit.started, finished=hit.finished)
+            record["cached"] = True
+            record["measured_in"] = hit.measured_in
+            record["thumbnails"] = thumbnails.names(job.sample.image, job.sample.page, job.pipeline)
+            store.append(record)
+            counts[record["status"]] += 1
+            if progress is not None:
+                progress.job_done(failed=False)
+        return missing
+
     def key(self, job: Job) -> str:
         return cache_key(job.key, self._fingerprint(job.backend), self._pipeline_versions(job.pipeline))
 
@@ -274,3 +308,55 @@ def pipeline_versions(pipeline: str, plugin_modules: tuple[str, ...]) -> list[An
     return [
         [type(step).name, getattr(type(step), "version", None), code_digest(type(step))] for step in steps
     ]
+
+
+class JobThumbnails:
+    """The runner's side: which thumbnails a job should make, and keeping those it made."""
+
+    def __init__(self, store: ThumbnailStore, plugin_modules: tuple[str, ...]) -> None:
+        self.store = store
+        self.plugin_modules = plugin_modules
+        self._pipeline_keys: dict[str, str | None] = {}
+
+    def names(self, image: str | os.PathLike[str], page: int, pipeline: str) -> dict[str, str]:
+        """Thumbnail file names of a job (a pipeline that changes nothing shares the original's)."""
+        try:
+            digest = file_sha256(image)
+        except OSError:
+            return {}
+        original = thumbnail_name(digest, page)
+        key = self._pipeline_key(pipeline)
+        return {
+            ORIGINAL: original,
+            PREPROCESSED: original if key is None else thumbnail_name(digest, page, key),
+        }
+
+    def task(self, job: Job) -> tuple[Task, dict[str, str]]:
+        """The job's task, asking for the thumbnails the store lacks, and the thumbnails' names."""
+        names = self.names(job.sample.image, job.sample.page, job.pipeline)
+        return replace(job.task(), thumbnails=self.wanted(names)), names
+
+    def wanted(self, names: dict[str, str]) -> tuple[str, ...]:
+        """The kinds not in the store yet (the worker makes those)."""
+        kinds = []
+        if ORIGINAL in names and not self.store.has(names[ORIGINAL]):
+            kinds.append(ORIGINAL)
+        preprocessed = names.get(PREPROCESSED)
+        if preprocessed and preprocessed != names.get(ORIGINAL) and not self.store.has(preprocessed):
+            kinds.append(PREPROCESSED)
+        return tuple(kinds)
+
+    def keep(self, made: dict[str, bytes], names: dict[str, str]) -> None:
+        for kind, data in made.items():
+            if kind in names:
+                self.store.put(names[kind], data)
+        made.clear()
+
+    def _pipeline_key(self, pipeline: str) -> str | None:
+        if pipeline not in self._pipeline_keys:
+            try:
+                versions = pipeline_versions(pipeline, self.plugin_modules)
+            except Exception:  # an unbuildable pipeline fails its jobs; no thumbnail either
+                versions = [["unbuildable", pipeline]]
+            self._pipeline_keys[pipeline] = None if not versions else f"{pipeline}|{versions}"
+        return self._pipeline_keys[pipeline]

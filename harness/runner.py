@@ -22,32 +22,40 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from harness.errors import GroundTruthError, ImageReadError, InputError, UnsupportedLanguageError
 from harness.hashing import file_sha256
-from harness.store import RESULTS_FILE, ResultStore, read_results
-from harness.thumbnails import JobThumbnails, ThumbnailStore
+from harness.result_cache import JobCache, JobThumbnails
+from harness.run_folder import (
+    BackendInfo,
+    DatasetInfo,
+    RunInfo,
+    SuiteRecord,
+    has_run_info,
+    new_run_dir,
+    open_store,
+    point_latest,
+    read_run_info,
+    read_run_results,
+    write_run_info,
+)
+from harness.store import ResultStore
+from harness.thumbnails import ThumbnailStore
 from harness.worker import Outcome, Task
 
 if TYPE_CHECKING:
     from harness.datasets import Sample
     from harness.executor import Executor
     from harness.progress import Progress
-    from harness.result_cache import JobCache
     from harness.suite import BackendEntry, Suite
-
-RUN_FILE = "run.json"
-_OUTCOME_FIELDS = frozenset(field.name for field in fields(Outcome))
-LATEST_LINK = "latest"
 
 ExecutorFactory = Callable[["BackendEntry", int, int], "Executor"]
 """Makes the executor for one backend: ``(backend, workers, threads_per_worker) -> Executor``."""
@@ -209,9 +217,7 @@ def make_record(
         **outcome.to_dict(),
         "started": started,
         "finished": finished,
-        "cached": False,
-        "measured_in": None,
-        "thumbnails": {},
+        "cached": False,  # True for an outcome reused from the result cache (with measured_in)
     }
 
 
@@ -227,13 +233,7 @@ def default_executor_factory(suite: Suite) -> ExecutorFactory:
         if suite.run.executor == "dask":
             from harness.dask_executor import DaskExecutor
 
-            return DaskExecutor(
-                workers=workers,
-                threads_per_worker=threads,
-                plugin_modules=suite.plugin_modules,
-                scheduler=suite.run.scheduler,
-                shared_storage=suite.run.shared_storage,
-            )
+            return DaskExecutor.for_suite(suite, workers, threads)
         if suite.run.serial:
             return InlineExecutor(plugin_modules=suite.plugin_modules, threads_per_worker=threads)
         return ProcessExecutor(
@@ -271,83 +271,29 @@ async def execute(
     workers, threads = worker_plan(suite)
     counts: Counter[str] = Counter()
     facts = run_facts if run_facts is not None else {}
-    cache = _open_cache(suite, store)
+    cache = JobCache.open(suite, store.path.parent.name)
     thumbnails = JobThumbnails(ThumbnailStore(), suite.plugin_modules)
     try:
         for backend in suite.backends:
             backend_jobs = [job for job in jobs if job.backend is backend and job.runnable]
             if cache is not None:
-                backend_jobs = _reuse_cached(backend_jobs, cache, thumbnails, store, counts, progress)
-            if backend_jobs:
-                await _run_backend(
-                    suite, backend, backend_jobs, factory(backend, workers, threads), store, progress,
-                    counts, facts.setdefault(backend.label, {}), cache, thumbnails,
-                )  # fmt: skip
+                backend_jobs = cache.reuse(backend_jobs, make_record, thumbnails, store, counts, progress)
+            if not backend_jobs:
+                continue
+            backend_facts = facts.setdefault(backend.label, {})
+            async with factory(backend, workers, threads) as executor:  # a Dask executor connects here
+                backend_facts["executor"] = executor.describe()
+                for pipeline in suite.pipelines:
+                    group = [job for job in backend_jobs if job.pipeline == pipeline]
+                    if group and progress is not None:
+                        progress.start_group(f"{backend.label} · {pipeline}")
+                    if group:
+                        await _run_group(executor, group, store, progress, suite.run.timeout, counts,
+                                         backend_facts, cache, thumbnails)  # fmt: skip
     finally:
         if cache is not None:
             cache.cache.close()
     return counts
-
-
-def _open_cache(suite: Suite, store: ResultStore) -> JobCache | None:
-    if not suite.run.cache:
-        return None
-    from harness.result_cache import JobCache, ResultCache
-
-    return JobCache(suite, ResultCache(), refresh=suite.run.refresh, run_name=store.path.parent.name)
-
-
-def _reuse_cached(
-    jobs: list[Job],
-    cache: JobCache,
-    thumbnails: JobThumbnails,
-    store: ResultStore,
-    counts: Counter[str],
-    progress: Progress | None,
-) -> list[Job]:
-    """Store a record for every job the cache holds (marked cached); return the others."""
-    missing = []
-    for job in jobs:
-        hit = cache.lookup(job)
-        if hit is None:
-            missing.append(job)
-            continue
-        outcome = Outcome(**{name: value for name, value in hit.outcome.items() if name in _OUTCOME_FIELDS})
-        record = make_record(job, outcome, started=hit.started, finished=hit.finished)
-        record["cached"] = True
-        record["measured_in"] = hit.measured_in
-        record["thumbnails"] = thumbnails.names(job.sample.image, job.sample.page, job.pipeline)
-        store.append(record)
-        counts[record["status"]] += 1
-        if progress is not None:
-            progress.job_done(failed=False)
-    return missing
-
-
-async def _run_backend(
-    suite: Suite,
-    backend: BackendEntry,
-    backend_jobs: list[Job],
-    executor: Executor,
-    store: ResultStore,
-    progress: Progress | None,
-    counts: Counter[str],
-    backend_facts: dict[str, Any],
-    cache: JobCache | None,
-    thumbnails: JobThumbnails,
-) -> None:
-    """One backend's jobs, pipeline by pipeline, on one executor."""
-    async with executor:  # a Dask executor connects here, and learns its cluster
-        backend_facts["executor"] = executor.describe()
-        for pipeline in suite.pipelines:
-            group = [job for job in backend_jobs if job.pipeline == pipeline]
-            if not group:
-                continue
-            if progress is not None:
-                progress.start_group(f"{backend.label} · {pipeline}")
-            await _run_group(
-                executor, group, store, progress, suite.run.timeout, counts, backend_facts, cache, thumbnails
-            )
 
 
 async def _run_group(
@@ -365,8 +311,7 @@ async def _run_group(
 
     async def consume() -> None:
         for job in pending:
-            names = thumbnails.names(job.sample.image, job.sample.page, job.pipeline) if thumbnails else {}
-            task = replace(job.task(), thumbnails=thumbnails.wanted(names)) if thumbnails else job.task()
+            task, names = thumbnails.task(job) if thumbnails else (job.task(), {})
             started = time.time()
             outcome = await executor.run(task, timeout=timeout)
             finished = time.time()
@@ -389,40 +334,11 @@ async def _run_group(
 # --- the whole run ---------------------------------------------------------------------
 
 
-def new_run_dir(output: Path, suite_name: str, *, now: datetime | None = None) -> Path:
-    """``output/<suite>-<UTC timestamp>``, created (a numeric suffix if that second is taken)."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    output.mkdir(parents=True, exist_ok=True)
-    candidate = output / f"{suite_name}-{stamp}"
-    number = 2
-    while True:
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            candidate = output / f"{suite_name}-{stamp}-{number}"
-            number += 1
-
-
-def point_latest(run_dir: Path) -> None:
-    """Point ``<output>/latest`` at this run folder (relative symlink, replaced atomically)."""
-    link = run_dir.parent / LATEST_LINK
-    temporary = run_dir.parent / f".{LATEST_LINK}.{os.getpid()}"
-    try:
-        if temporary.is_symlink() or temporary.exists():
-            temporary.unlink()
-        temporary.symlink_to(run_dir.name, target_is_directory=True)
-        os.replace(temporary, link)
-    except OSError:  # a file system without symlinks: the run folder is still complete
-        if temporary.is_symlink():
-            temporary.unlink()
-
-
-def run_info(suite: Suite, workers: int, threads: int) -> dict[str, Any]:
+def run_info(suite: Suite, workers: int, threads: int) -> RunInfo:
     """run.json as written when the run starts (``finished`` and engine facts added at the end)."""
     from harness.environment import environment, harness_info
 
-    backends: dict[str, Any] = {}
+    backends: dict[str, BackendInfo] = {}
     for backend in suite.backends:
         try:
             fingerprint = backend.backend_class.fingerprint(
@@ -430,48 +346,38 @@ def run_info(suite: Suite, workers: int, threads: int) -> dict[str, Any]:
             )
         except Exception as error:  # a fingerprint is a record, never a reason to stop
             fingerprint = {"error": f"{type(error).__name__}: {error}"}
-        backends[backend.label] = {
-            "name": backend.name,
-            "version": backend.version,
-            "options": backend.spec.options_dict,
-            "fingerprint": fingerprint,
-            "thread_settings": None,
-        }
-    return {
-        "suite": suite.name,
-        "executor": suite.run.executor,
-        "scheduler": suite.run.scheduler,
-        "started": _utc_now(),
-        "finished": None,
-        "interrupted": False,
-        "harness": harness_info(),
-        "normalisation": suite.profile.settings(),
-        "failure_policy": suite.failure_policy,
-        "workers": workers,
-        "threads_per_worker": threads,
-        "timeout_s": suite.run.timeout,
-        "backends": backends,
-        "datasets": {
-            entry.dataset.name: {
-                "path": str(entry.path),
-                "format": entry.dataset.format,
-                "fingerprint": entry.fingerprint,
-                "samples": len(entry.dataset.samples),
-                "metadata": entry.dataset.metadata,
-            }
+        backends[backend.label] = BackendInfo(
+            name=backend.name,
+            version=backend.version,
+            options=backend.spec.options_dict,
+            fingerprint=fingerprint,
+        )
+    return RunInfo(
+        suite=suite.name,
+        executor=suite.run.executor,
+        scheduler=suite.run.scheduler,
+        started=_utc_now(),
+        harness=harness_info(),
+        normalisation=suite.profile.settings(),
+        failure_policy=suite.failure_policy,
+        workers=workers,
+        threads_per_worker=threads,
+        timeout_s=suite.run.timeout,
+        backends=backends,
+        datasets={
+            entry.dataset.name: DatasetInfo(
+                path=str(entry.path),
+                format=entry.dataset.format,
+                fingerprint=entry.fingerprint,
+                samples=len(entry.dataset.samples),
+                metadata=entry.dataset.metadata,
+            )
             for entry in suite.datasets
         },
-        "pipelines": list(suite.pipelines),
-        "config": suite.resolved_config(),
-        "environment": environment(),
-    }
-
-
-def write_run_info(run_dir: Path, info: dict[str, Any]) -> None:
-    """Write run.json atomically (a reader never sees half a file)."""
-    temporary = run_dir / f".{RUN_FILE}.tmp"
-    temporary.write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    os.replace(temporary, run_dir / RUN_FILE)
+        pipelines=list(suite.pipelines),
+        config=SuiteRecord.model_validate(suite.resolved_config()),
+        environment=environment(),
+    )
 
 
 def run_suite(
@@ -482,15 +388,14 @@ def run_suite(
     executor_factory: ExecutorFactory | None = None,
     log: TextIO | None = None,
     live: bool | None = None,
-    reports: bool = True,
 ) -> RunOutcome:
-    """Plan, run and report a suite; returns where it wrote. Ctrl-C keeps every finished job.
+    """Plan and run a suite into its run folder; returns where it wrote. Ctrl-C keeps every finished job.
 
-    ``resume`` continues an earlier run folder: jobs already stored as ``ok`` are
-    not run again (failed ones are retried; reports keep each job's last record).
+    The run ends at the store (results.jsonl and run.json): writing the reports
+    is the caller's step, :func:`harness.report.write_reports`. ``resume``
+    continues an earlier run folder: jobs already stored as ``ok`` are not run
+    again (failed ones are retried; reports keep each job's last record).
     """
-    from harness.progress import Progress
-
     log = log if log is not None else sys.stderr
     jobs = plan_jobs(suite)
     workers, threads = worker_plan(suite)
@@ -498,7 +403,7 @@ def run_suite(
         run_dir = resume
         done = {
             (record.get("dataset"), record.get("sample_id"), record.get("key"))
-            for record in read_results(resume / RESULTS_FILE)
+            for record in read_run_results(resume)
             if record.get("status") in ("ok", "skipped")
         }
         jobs = [job for job in jobs if (job.sample.dataset, job.sample.id, job.key) not in done]
@@ -508,11 +413,11 @@ def run_suite(
         run_dir.mkdir(parents=True, exist_ok=True)
 
     info = run_info(suite, workers, threads)
-    if resume is not None and (resume / RUN_FILE).is_file():
+    if resume is not None and has_run_info(resume):
         # One run, continued: keep when it first started, and note each resumption.
-        earlier = json.loads((resume / RUN_FILE).read_text(encoding="utf-8"))
-        info["started"] = earlier.get("started", info["started"])
-        info["resumed"] = [*earlier.get("resumed", []), _utc_now()]
+        earlier = read_run_info(resume)
+        info.started = earlier.started or info.started
+        info.resumed = [*(earlier.resumed or []), _utc_now()]
     write_run_info(run_dir, info)
     warning = skip_warning(jobs)
     if warning:
@@ -522,43 +427,59 @@ def run_suite(
 
     outcome = RunOutcome(run_dir=run_dir, jobs=len(jobs))
     facts: dict[str, Any] = {}
-    with ResultStore(run_dir / RESULTS_FILE) as store:
-        for job in jobs:
-            if not job.runnable:  # broken samples and unreadable languages: rows without OCR
-                record = make_record(job, None, started=None, finished=None)
-                store.append(record)
-                outcome.counts[record["status"]] += 1
-        progress = Progress(len(runnable), stream=log, live=live)
-        try:
-            outcome.counts.update(
-                asyncio.run(
-                    execute(
-                        suite,
-                        jobs,
-                        store,
-                        executor_factory=executor_factory,
-                        progress=progress,
-                        run_facts=facts,
-                    )
-                )
-            )
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            outcome.interrupted = True
-        finally:
-            progress.close()
-    info["finished"] = _utc_now()
-    info["interrupted"] = outcome.interrupted
+    with open_store(run_dir) as store:
+        _store_unrunnable(jobs, store, outcome)
+        outcome.interrupted = _run_with_progress(
+            suite, jobs, runnable, store, executor_factory, log, live, outcome, facts
+        )
+    info.finished = _utc_now()
+    info.interrupted = outcome.interrupted
     for label, backend_facts in facts.items():
-        info["backends"][label]["thread_settings"] = backend_facts.get("thread_settings")
-        info["backends"][label]["executor"] = backend_facts.get("executor")
+        info.backends[label].thread_settings = backend_facts.get("thread_settings")
+        info.backends[label].executor = backend_facts.get("executor")
     write_run_info(run_dir, info)
     if resume is None:
         point_latest(run_dir)
-    if reports:
-        from harness.report import write_reports
-
-        write_reports(run_dir, log=log)
     return outcome
+
+
+def _store_unrunnable(jobs: list[Job], store: ResultStore, outcome: RunOutcome) -> None:
+    """Broken samples and unreadable languages: rows without OCR."""
+    for job in jobs:
+        if not job.runnable:
+            record = make_record(job, None, started=None, finished=None)
+            store.append(record)
+            outcome.counts[record["status"]] += 1
+
+
+def _run_with_progress(
+    suite: Suite,
+    jobs: list[Job],
+    runnable: list[Job],
+    store: ResultStore,
+    executor_factory: ExecutorFactory | None,
+    log: TextIO,
+    live: bool | None,
+    outcome: RunOutcome,
+    facts: dict[str, Any],
+) -> bool:
+    """Run the jobs with a progress display; True if interrupted (Ctrl-C)."""
+    from harness.progress import Progress
+
+    progress = Progress(len(runnable), stream=log, live=live)
+    try:
+        outcome.counts.update(
+            asyncio.run(
+                execute(
+                    suite, jobs, store, executor_factory=executor_factory, progress=progress, run_facts=facts
+                )
+            )
+        )
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return True
+    finally:
+        progress.close()
+    return False
 
 
 def _plan_line(
@@ -567,8 +488,7 @@ def _plan_line(
     samples = sum(len(entry.dataset.samples) for entry in suite.datasets)
     how = "in this process" if suite.run.serial else f"on {workers} worker{'s' if workers != 1 else ''}"
     if suite.run.executor == "dask":
-        scheduler = suite.run.scheduler
-        how = f"on the Dask cluster at {scheduler}" if scheduler else f"{how} of a Dask LocalCluster"
+        how = f"on the Dask cluster at {suite.run.scheduler}" if suite.run.scheduler else f"{how} (Dask)"
     return (
         f"{suite.name}: {len(runnable)} jobs to run ({samples} samples x {len(suite.backends)} backends x "
         f"{len(suite.pipelines)} pipelines, {len(jobs) - len(runnable)} not run) {how}, "

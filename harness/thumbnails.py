@@ -44,7 +44,7 @@ def encode_thumbnail(
 
 def thumbnail_dir() -> Path:
     """The per-user thumbnail store, beside the result cache (``$OCR_HARNESS_CACHE_DIR`` moves both)."""
-    from harness.result_cache import cache_dir
+    from harness.defaults import cache_dir
 
     return cache_dir() / "thumbnails"
 
@@ -78,53 +78,3 @@ class ThumbnailStore:
         except OSError:  # a thumbnail is a convenience: the report makes one later or shows none
             pass
 
-
-class JobThumbnails:
-    """The runner's side: which thumbnails a job should make, and keeping those it made."""
-
-    def __init__(self, store: ThumbnailStore, plugin_modules: tuple[str, ...]) -> None:
-        self.store = store
-        self.plugin_modules = plugin_modules
-        self._pipeline_keys: dict[str, str | None] = {}
-
-    def names(self, image: str | os.PathLike[str], page: int, pipeline: str) -> dict[str, str]:
-        """Thumbnail file names of a job (a pipeline that changes nothing shares the original's)."""
-        from harness.hashing import file_sha256
-
-        try:
-            digest = file_sha256(image)
-        except OSError:
-            return {}
-        original = thumbnail_name(digest, page)
-        key = self._pipeline_key(pipeline)
-        return {
-            ORIGINAL: original,
-            PREPROCESSED: original if key is None else thumbnail_name(digest, page, key),
-        }
-
-    def wanted(self, names: dict[str, str]) -> tuple[str, ...]:
-        """The kinds not in the store yet (the worker makes those)."""
-        kinds = []
-        if ORIGINAL in names and not self.store.has(names[ORIGINAL]):
-            kinds.append(ORIGINAL)
-        preprocessed = names.get(PREPROCESSED)
-        if preprocessed and preprocessed != names.get(ORIGINAL) and not self.store.has(preprocessed):
-            kinds.append(PREPROCESSED)
-        return tuple(kinds)
-
-    def keep(self, made: dict[str, bytes], names: dict[str, str]) -> None:
-        for kind, data in made.items():
-            if kind in names:
-                self.store.put(names[kind], data)
-        made.clear()
-
-    def _pipeline_key(self, pipeline: str) -> str | None:
-        if pipeline not in self._pipeline_keys:
-            from harness.result_cache import pipeline_versions
-
-            try:
-                versions = pipeline_versions(pipeline, self.plugin_modules)
-            except Exception:  # an unbuildable pipeline fails its jobs; no thumbnail either
-                versions = [["unbuildable", pipeline]]
-            self._pipeline_keys[pipeline] = None if not versions else f"{pipeline}|{versions}"
-        return self._pipeline_keys[pipeline]

@@ -14,6 +14,7 @@ from echo_backend import make_echo_dataset
 
 from harness.cli import main
 from harness.plugins import get_registry
+from harness.report import write_reports
 from harness.result_cache import CACHE_DIR_ENV, DATABASE, ResultCache
 from harness.runner import run_suite
 from harness.store import read_results
@@ -43,6 +44,7 @@ def run(pipelines=("none",), **settings):
         run={"jobs": 2, **settings},
     )
     outcome = run_suite(suite, log=io.StringIO(), live=False)
+    write_reports(outcome.run_dir, html=False, log=io.StringIO())
     return outcome.run_dir, {
         (r["sample_id"], r["pipeline"]): r for r in read_results(outcome.run_dir / "results.jsonl")
     }

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.thumbnails import ThumbnailStore, encode_thumbnail, thumbnail_name
 
@@ -126,3 +127,24 @@ def _link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target)  # the same bytes, no extra space, when the store is on this disk
     except OSError:
         shutil.copyfile(source, target)
+
+
+def place_images(cards: list[dict[str, Any]], run_dir: Path) -> None:
+    """Give each drill-down card its thumbnail, and each output what its engine read (when a
+    pipeline changed the image); problems (a missing or unreadable image) are told on the card."""
+    images = ReportImages(run_dir)
+    requests = []
+    for card in cards:
+        path = resolve_image(str(card["image"]), dataset_path=card["dataset_path"], run_dir=run_dir)
+        requests.append(images.request(path, card["page"], card.pop("thumbnail_name")))
+        card["image_problem"] = (
+            f"image not found: {card['image']}" if path is None and card["image"] else None
+        )
+    problems = images.make_missing(requests)
+    for card, request in zip(cards, requests, strict=True):
+        card["thumbnail"] = images.place(request.name)
+        card["image_problem"] = card["image_problem"] or problems.get(request.name or "")
+        for entry in card["entries"]:
+            if entry["read_name"] and entry["read_name"] != request.name:
+                entry["read_image"] = images.place(entry["read_name"])
+    images.drop_unused()
