@@ -28,7 +28,7 @@ import pytest
 
 PAGES = 24
 WORKERS = 2
-ROUNDS = 2
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))  # 1 for a quick look
 BENCHMARKS = Path(__file__).resolve().parent
 PLAIN = """
 import sys
