@@ -39,6 +39,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping
@@ -188,18 +189,26 @@ class DaskExecutor(Executor):
         identity = await self._client.scheduler.identity()
         return dict(identity.get("workers", {}))
 
-    async def _take_worker(self, avoid: set[str]) -> str:
+    async def _take_worker(self, avoid: set[str]) -> str | None:
         """A worker process with no task of ours running: one task at a time in each.
 
         The executor picks workers itself rather than leaving it to the scheduler, so no task
         ever waits in a worker's queue, where that worker's death would count against it.
+        None when the cluster has had no live worker at all for WORKERS_TIMEOUT seconds.
         """
+        deadline = time.monotonic() + WORKERS_TIMEOUT
         while True:
             async with self._free:
-                for address in await self._live_workers():
-                    if address not in self._busy and address not in avoid and address not in self._stuck:
+                live = [address for address in await self._live_workers() if address not in self._stuck]
+                # A retry goes elsewhere when there is an elsewhere (a restarted worker may keep its port).
+                for address in [a for a in live if a not in avoid] or live:
+                    if address not in self._busy:
                         self._busy.add(address)
                         return address
+                if live:
+                    deadline = time.monotonic() + WORKERS_TIMEOUT
+                elif time.monotonic() > deadline:
+                    return None
                 with contextlib.suppress(TimeoutError):
                     # Woken when a task ends; every second anyway, to see restarted or new workers.
                     await asyncio.wait_for(self._free.wait(), 1.0)
@@ -256,6 +265,11 @@ class DaskExecutor(Executor):
         lost_on: set[str] = set()
         for _ in range(2):  # the first try, and one retry on another worker process
             address = await self._take_worker(lost_on)
+            if address is None:
+                return _failure(
+                    "EngineCrashedError",
+                    f"{_where(task)}: the Dask cluster has had no worker for {WORKERS_TIMEOUT:g} s",
+                )
             try:
                 outcome = await self._attempt(task, payload, timeout, address)
             finally:

@@ -235,3 +235,35 @@ def test_an_unreachable_scheduler_is_one_clear_error(tmp_path: Path, image: str,
     error = capsys.readouterr().err
     assert code == 2
     assert f"127.0.0.1:{port}" in error and "Traceback" not in error
+
+
+def test_executor_dask_runs_a_suite_on_a_local_cluster_and_records_it(tmp_path: Path, image: str) -> None:
+    from echo_backend import make_echo_dataset
+
+    dataset = make_echo_dataset(
+        tmp_path / "lines", {"line_en_a": ("hello", "hello"), "line_en_b": ("bye", "by")}
+    )
+    out = tmp_path / "out"
+    code = main(["--plugin", "echo_backend", "run", str(dataset), "--backend", "echo", "--out", str(out),
+                 "--executor", "dask", "--jobs", "2", "--no-html"])  # fmt: skip
+    assert code == 0
+    run_dir = (out / "latest").resolve()
+    texts = {r["sample_id"]: r["text"] for r in read_results(run_dir / "results.jsonl")}
+    assert texts == {"line_en_a": "hello", "line_en_b": "bye"}
+    info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    assert info["executor"] == "dask" and info["scheduler"] is None
+    executor = info["backends"]["echo"]["executor"]
+    assert executor["cluster"] == "LocalCluster" and executor["dask_workers"] == 2
+    assert executor["shared_storage"] is False
+
+
+def test_a_scheduler_without_the_dask_executor_is_a_config_error(tmp_path: Path, capsys) -> None:
+    suite = tmp_path / "suite.toml"
+    suite.write_text(
+        '[[datasets]]\npath = "d"\n[[backends]]\nname = "noop"\n[run]\nscheduler = "tcp://127.0.0.1:1"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "d").mkdir()
+    code = main(["--plugin", "fake_noop", "run", str(suite)])
+    assert code == 2
+    assert 'run.scheduler: a scheduler is used only with executor = "dask"' in capsys.readouterr().err

@@ -87,6 +87,8 @@ def test_speed_figures_built_only_from_cached_rows_name_the_run_that_measured_th
     (dataset / "line_en_raise.gt.txt").unlink()
     first_dir, _ = run()
     second_dir, _ = run()
+    write_reports(second_dir, log=io.StringIO())
+    assert f"measured in run {first_dir.name}" in (second_dir / "report.html").read_text(encoding="utf-8")
     with open(second_dir / "summary.csv", encoding="utf-8", newline="") as handle:
         (row,) = list(csv.DictReader(handle))
     assert row["speed_from_cache"] == first_dir.name

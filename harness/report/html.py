@@ -22,6 +22,7 @@ import pandas as pd
 from harness.align import ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
 from harness.report import charts
 from harness.report.breakdowns import Breakdown, breakdowns
+from harness.report.markdown import cache_notes
 from harness.run_folder import REPORT_FILE, RunData, group_label, load_run, tag_columns, write_atomically
 from harness.stats import finite_or_none
 
@@ -49,6 +50,7 @@ def render_run_report(run: RunData, *, max_samples: int = MAX_SAMPLES) -> str:
         "run": run,
         "meta": _meta(run),
         "summary": _summary_table(run),
+        "cache_notes": cache_notes(run.summary),
         "charts": _charts(run, analysis),
         "errors": _error_tables(run, analysis),
         "samples": _drilldown(run, analysis, max_samples),
