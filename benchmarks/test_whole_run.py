@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-PAGES = 24
+PAGES = int(os.environ.get("BENCH_PAGES", "24"))  # fewer for a quick look
 WORKERS = 2
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))  # 1 for a quick look
 BENCHMARKS = Path(__file__).resolve().parent
