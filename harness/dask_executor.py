@@ -137,7 +137,11 @@ class DaskExecutor(Executor):
                 # The scheduler runs here: it logs a lost worker as an error, which the run reports as a
                 # row already; and it makes no retries of its own, ours is the one retry.
                 self._quieted = _quiet_logger("distributed")
-                with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+                # The workers' statistical profiler samples every thread each 10 ms: on busy cores it
+                # only takes time from the engines. (Nannies hand this config to their workers.)
+                with dask.config.set(
+                    {"distributed.scheduler.allowed-failures": 0, "distributed.worker.profile.enabled": False}
+                ):
                     self._cluster = await distributed.LocalCluster(
                         n_workers=self.workers,
                         threads_per_worker=1,
