@@ -147,6 +147,11 @@ def dask_cluster(tmp_path: Path) -> Iterator[str]:
             processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT))
             if command[1] == "scheduler":
                 _wait_for_port(port, processes[0])
+        # As a user would, wait until both workers have joined before running on the cluster.
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
         yield address
     finally:
         for process in reversed(processes):
