@@ -331,10 +331,10 @@ class JobThumbnails:
             PREPROCESSED: original if key is None else thumbnail_name(digest, page, key),
         }
 
-    def task(self, job: Job) -> tuple[Task, dict[str, str]]:
-        """The job's task, asking for the thumbnails the store lacks, and the thumbnails' names."""
+    def task(self, job: Job, task: Task) -> tuple[Task, dict[str, str]]:
+        """The job's ``task`` asking for the thumbnails the store lacks, and the thumbnails' names."""
         names = self.names(job.sample.image, job.sample.page, job.pipeline)
-        return replace(job.task(), thumbnails=self.wanted(names)), names
+        return replace(task, thumbnails=self.wanted(names)), names
 
     def wanted(self, names: dict[str, str]) -> tuple[str, ...]:
         """The kinds not in the store yet (the worker makes those)."""

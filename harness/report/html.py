@@ -20,10 +20,11 @@ import jinja2
 import pandas as pd
 
 from harness.align import ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
+from harness.files import write_text_atomic
 from harness.report import charts
 from harness.report.breakdowns import Breakdown, breakdowns
 from harness.report.markdown import cache_notes
-from harness.run_folder import REPORT_FILE, RunData, group_label, load_run, tag_columns, write_atomically
+from harness.run_folder import REPORT_FILE, RunData, group_label, load_run, tag_columns
 from harness.stats import finite_or_none
 
 #: Samples shown in the drill-down (worst first); more would make the file unwieldy.
@@ -40,7 +41,7 @@ def write_html_report(run_dir: Path, *, max_samples: int = MAX_SAMPLES) -> Path:
     """Write ``run_dir/report.html`` from the run folder's files and return its path."""
     run_dir = Path(run_dir)
     html = render_run_report(load_run(run_dir), max_samples=max_samples)
-    return write_atomically(run_dir / REPORT_FILE, html)
+    return write_text_atomic(run_dir / REPORT_FILE, html)  # never a half-written report
 
 
 def render_run_report(run: RunData, *, max_samples: int = MAX_SAMPLES) -> str:
@@ -354,6 +355,10 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
         if any(math.isinf(s) for s in scores.values()):
             mean = max(mean, 0.0) + 1e6  # failures first
         first = rows.iloc[0]
+        # A sample refused when the run was planned (outside its root, not a regular file...) has
+        # rows that never started: its image is not shown, whatever the row names.
+        never_started = rows["started"].isna() if "started" in rows else False
+        refused = bool(((rows["status"] == "error") & never_started).any())
         cards.append(
             {
                 "dataset": dataset,
@@ -362,6 +367,7 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
                 "image": first.get("image", ""),
                 "thumbnail_name": first.get("thumbnail") or None,
                 "dataset_path": datasets[dataset].path if dataset in datasets else None,
+                "refused": refused,
                 "language": first.get("language", ""),
                 "ground_truth": first["ground_truth"],
                 "tags": {
@@ -373,12 +379,13 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
             }
         )
     cards.sort(key=lambda card: -card["sort_mean"])
+    max_pixels = run.info.config.run.get("max_image_pixels")
     shown = cards[:max_samples]
     for card in shown:
         for entry in card["entries"]:
             if entry["reference"] is not None:  # aligned again here: analyse() keeps no alignments
                 entry["segments"] = align(str(entry["reference"]), str(entry["text"])).segments
-    place_images(shown, run.path)
+    place_images(shown, run.path, max_pixels if isinstance(max_pixels, int) and max_pixels > 0 else None)
     groups = [{"index": i, "label": info.label} for i, info in enumerate(analysis.groups.values())]
     return {"cards": shown, "total": len(cards), "groups": groups}
 

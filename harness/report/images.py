@@ -11,6 +11,7 @@ store lacks (an older run folder, a pruned store) is made here, in parallel.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,8 @@ from harness.thumbnails import ThumbnailStore, encode_thumbnail, thumbnail_name
 
 #: The folder beside report.html that holds the thumbnails it shows.
 FOLDER = "thumbnails"
+#: Thumbnail names as harness/thumbnails.py makes them (content hash, page, pipeline key).
+_NAME = re.compile(r"[0-9a-f]{32}-p[0-9]+(-[0-9a-f]{16})?\.jpg")
 
 
 @dataclass(frozen=True)
@@ -40,22 +43,31 @@ class ImageRequest:
     name: str | None
 
 
-def resolve_image(image: str, *, dataset_path: str | None, run_dir: Path) -> Path | None:
-    """Find a sample's image: as written, under its dataset folder, or beside the run folder."""
-    if not image:
+def resolve_image(image: str, *, dataset_path: str | None) -> Path | None:
+    """A sample's image, only if it resolves (links followed) inside its dataset's folder.
+
+    A run folder may come from someone else: the paths in its results.jsonl
+    are never followed out of the dataset, and without a dataset folder in
+    run.json no image is shown at all.
+    """
+    if not image or not dataset_path:
         return None
-    candidates = [Path(image)]
-    if dataset_path:
-        candidates.append(Path(dataset_path) / image)
-    candidates.append(run_dir / image)
-    return next((candidate for candidate in candidates if candidate.is_file()), None)
+    dataset = Path(dataset_path)
+    root = (dataset if dataset.is_dir() else dataset.parent).resolve()
+    resolved = (root / image).resolve()  # an absolute image path stays as it is
+    if root not in resolved.parents or not resolved.is_file():
+        return None
+    return resolved
 
 
 class ReportImages:
     """Thumbnails for one report: made where missing, linked beside it, described for the template."""
 
-    def __init__(self, run_dir: Path, store: ThumbnailStore | None = None) -> None:
+    def __init__(
+        self, run_dir: Path, store: ThumbnailStore | None = None, max_pixels: int | None = None
+    ) -> None:
         self.run_dir = run_dir
+        self.max_pixels = max_pixels
         self.store = store if store is not None else ThumbnailStore()
         self.folder = run_dir / FOLDER
         self.placed: set[str] = set()
@@ -68,7 +80,7 @@ class ReportImages:
                 name = thumbnail_name(file_sha256(path), page)
             except OSError:
                 name = None
-        return ImageRequest(path, page, name or None)
+        return ImageRequest(path, page, name if name and _NAME.fullmatch(name) else None)
 
     def make_missing(self, requests: Iterable[ImageRequest]) -> dict[str, str]:
         """Make the thumbnails the store lacks, in parallel; returns problems by thumbnail name."""
@@ -90,14 +102,18 @@ class ReportImages:
 
         assert request.name is not None and request.path is not None
         try:
-            self.store.put(request.name, encode_thumbnail(load_page(request.path, request.page)))
+            image = load_page(request.path, request.page, max_pixels=self.max_pixels)
+            self.store.put(request.name, encode_thumbnail(image))
         except OcrHarnessError as error:
             return request.name, str(error)
+        except Exception as error:  # a decoder's own exception: one odd image costs its thumbnail
+            return request.name, f"{request.path}: cannot be shown ({type(error).__name__}: {error})"
         return request.name, None
 
     def place(self, name: str | None) -> Thumbnail | None:
         """Link a stored thumbnail beside the report; None when the store does not have it."""
-        if not name or not self.store.has(name):
+        # Names come from samples.csv, which may come from anyone: only our own names are looked up.
+        if not name or not _NAME.fullmatch(name) or not self.store.has(name):
             return None
         from PIL import Image
 
@@ -129,16 +145,23 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def place_images(cards: list[dict[str, Any]], run_dir: Path) -> None:
+def place_images(cards: list[dict[str, Any]], run_dir: Path, max_pixels: int | None = None) -> None:
     """Give each drill-down card its thumbnail, and each output what its engine read (when a
-    pipeline changed the image); problems (a missing or unreadable image) are told on the card."""
-    images = ReportImages(run_dir)
+    pipeline changed the image); problems (a missing or unreadable image) are told on the card.
+    Never an image the run refused, never one outside its dataset's folder."""
+    images = ReportImages(run_dir, max_pixels=max_pixels)
     requests = []
     for card in cards:
-        path = resolve_image(str(card["image"]), dataset_path=card["dataset_path"], run_dir=run_dir)
-        requests.append(images.request(path, card["page"], card.pop("thumbnail_name")))
+        name = card.pop("thumbnail_name")
+        if card.get("refused"):
+            requests.append(ImageRequest(None, card["page"], None))
+            card["image_problem"] = "image not shown: the sample was refused (see its error)"
+            continue
+        path = resolve_image(str(card["image"]), dataset_path=card["dataset_path"])
+        requests.append(images.request(path, card["page"], name if path is not None else None))
+        missing = path is None and card["image"]
         card["image_problem"] = (
-            f"image not found: {card['image']}" if path is None and card["image"] else None
+            f"image not found inside the dataset folder: {card['image']}" if missing else None
         )
     problems = images.make_missing(requests)
     for card, request in zip(cards, requests, strict=True):
