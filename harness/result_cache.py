@@ -218,7 +218,7 @@ class ResultCache:
 class JobCache:
     """A run's view of the cache: keys for its jobs, reuse (unless refreshing) and storing."""
 
-    def __init__(self, suite: Suite, cache: ResultCache, *, refresh: bool, run_name: str) -> None:
+    def __init__(self, suite: Suite, cache: ResultCache | None, *, refresh: bool, run_name: str) -> None:
         self.suite = suite
         self.cache = cache
         self.refresh = refresh
@@ -227,11 +227,17 @@ class JobCache:
         self._pipelines: dict[str, list[Any]] = {}
 
     @classmethod
-    def open(cls, suite: Suite, run_name: str) -> JobCache | None:
-        """The cache for a run of ``suite``, or None when the suite says not to use it."""
-        if not suite.run.cache:
-            return None
-        return cls(suite, ResultCache(), refresh=suite.run.refresh, run_name=run_name)
+    def open(cls, suite: Suite, run_name: str) -> JobCache:
+        """The cache for a run of ``suite``; one that does nothing when the suite says not to use it."""
+        store = ResultCache() if suite.run.cache else None
+        return cls(suite, store, refresh=suite.run.refresh, run_name=run_name)
+
+    def __enter__(self) -> JobCache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.cache is not None:
+            self.cache.close()
 
     def reuse(
         self,
@@ -246,6 +252,8 @@ class JobCache:
         measured it); return the jobs left to run."""
         from harness.worker import Outcome
 
+        if self.cache is None:
+            return jobs
         known = {field.name for field in fields(Outcome)}
         missing = []
         for job in jobs:
@@ -268,11 +276,11 @@ class JobCache:
         return cache_key(job.key, self._fingerprint(job.backend), self._pipeline_versions(job.pipeline))
 
     def lookup(self, job: Job) -> CachedOutcome | None:
-        return None if self.refresh else self.cache.get(self.key(job))
+        return None if self.refresh or self.cache is None else self.cache.get(self.key(job))
 
     def remember(self, job: Job, record: Mapping[str, Any], outcome: Mapping[str, Any]) -> None:
         """Store a fresh outcome that succeeded (failures are run again next time)."""
-        if record.get("status") != "ok":
+        if record.get("status") != "ok" or self.cache is None:
             return
         self.cache.put(
             self.key(job),
@@ -313,8 +321,8 @@ def pipeline_versions(pipeline: str, plugin_modules: tuple[str, ...]) -> list[An
 class JobThumbnails:
     """The runner's side: which thumbnails a job should make, and keeping those it made."""
 
-    def __init__(self, store: ThumbnailStore, plugin_modules: tuple[str, ...]) -> None:
-        self.store = store
+    def __init__(self, plugin_modules: tuple[str, ...], store: ThumbnailStore | None = None) -> None:
+        self.store = store if store is not None else ThumbnailStore()
         self.plugin_modules = plugin_modules
         self._pipeline_keys: dict[str, str | None] = {}
 

@@ -13,8 +13,8 @@ image) is a row with its error, never a failed run. Jobs that cannot run are
 rows too, written before the run starts: samples whose files are broken
 (``error``) and samples in a language the backend cannot read (``skipped``).
 
-The executor is an interface (:class:`harness.executor.Executor`): pass
-``executor_factory`` to run the same jobs elsewhere.
+Jobs the result cache holds are rows without running (harness/result_cache.py). The
+executor is an interface (:class:`harness.executor.Executor`; local or Dask).
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ from harness.run_folder import (
     write_run_info,
 )
 from harness.store import ResultStore
-from harness.thumbnails import ThumbnailStore
 from harness.worker import Outcome, Task
 
 if TYPE_CHECKING:
@@ -277,28 +276,19 @@ async def execute(
     workers, threads = worker_plan(suite)
     counts: Counter[str] = Counter()
     facts = run_facts if run_facts is not None else {}
-    cache = JobCache.open(suite, store.path.parent.name)
-    thumbnails = JobThumbnails(ThumbnailStore(), suite.plugin_modules)
-    try:
+    thumbnails = JobThumbnails(suite.plugin_modules)
+    with JobCache.open(suite, store.path.parent.name) as cache:
         for backend in suite.backends:
             backend_jobs = [job for job in jobs if job.backend is backend and job.runnable]
-            if cache is not None:
-                backend_jobs = cache.reuse(backend_jobs, make_record, thumbnails, store, counts, progress)
+            backend_jobs = cache.reuse(backend_jobs, make_record, thumbnails, store, counts, progress)
             if not backend_jobs:
                 continue
-            backend_facts = facts.setdefault(backend.label, {})
             async with factory(backend, workers, threads) as executor:  # a Dask executor connects here
-                backend_facts["executor"] = executor.describe()
-                for pipeline in suite.pipelines:
-                    group = [job for job in backend_jobs if job.pipeline == pipeline]
-                    if group and progress is not None:
-                        progress.start_group(f"{backend.label} · {pipeline}")
+                backend_facts = facts.setdefault(backend.label, {"executor": executor.describe()})
+                for group in ([j for j in backend_jobs if j.pipeline == p] for p in suite.pipelines):
                     if group:
                         await _run_group(executor, group, store, progress, suite.run, counts,
                                          backend_facts, cache, thumbnails)  # fmt: skip
-    finally:
-        if cache is not None:
-            cache.cache.close()
     return counts
 
 
@@ -310,25 +300,22 @@ async def _run_group(
     settings: RunConfig,
     counts: Counter[str],
     backend_facts: dict[str, Any],
-    cache: JobCache | None = None,
-    thumbnails: JobThumbnails | None = None,
+    cache: JobCache,
+    thumbnails: JobThumbnails,
 ) -> None:
     pending = iter(jobs)  # shared by the consumers: each takes the next job when it is free
+    if progress is not None:
+        progress.start_group(f"{jobs[0].backend.label} · {jobs[0].pipeline}")
 
     async def consume() -> None:
         for job in pending:
-            plain = job.task(max_pixels=settings.max_image_pixels)
-            task, names = thumbnails.task(job, plain) if thumbnails else (plain, {})
+            task, names = thumbnails.task(job, job.task(max_pixels=settings.max_image_pixels))
             started = time.time()
             outcome = await executor.run(task, timeout=settings.timeout)
-            finished = time.time()
-            if thumbnails is not None:
-                thumbnails.keep(outcome.thumbnails, names)
-            record = make_record(job, outcome, started=started, finished=finished)
-            record["thumbnails"] = names
+            record = {**make_record(job, outcome, started=started, finished=time.time()), "thumbnails": names}
+            thumbnails.keep(outcome.thumbnails, names)  # stored apart, never in a record
             store.append(record)
-            if cache is not None:
-                cache.remember(job, record, outcome.to_dict())
+            cache.remember(job, record, outcome.to_dict())
             counts[record["status"]] += 1
             if outcome.thread_settings and "thread_settings" not in backend_facts:
                 backend_facts["thread_settings"] = outcome.thread_settings
@@ -501,8 +488,7 @@ def _plan_line(
 ) -> str:
     samples = sum(len(entry.dataset.samples) for entry in suite.datasets)
     how = "in this process" if suite.run.serial else f"on {workers} worker{'s' if workers != 1 else ''}"
-    if suite.run.executor == "dask":
-        how = f"on the Dask cluster at {suite.run.scheduler}" if suite.run.scheduler else f"{how} (Dask)"
+    how += " (Dask)" if suite.run.executor == "dask" else ""
     return (
         f"{suite.name}: {len(runnable)} jobs to run ({samples} samples x {len(suite.backends)} backends x "
         f"{len(suite.pipelines)} pipelines, {len(jobs) - len(runnable)} not run) {how}, "

@@ -78,17 +78,11 @@ class RunConfig(_Strict):
     timeout: float = Field(DEFAULT_TIMEOUT, gt=0, description="seconds per job before its worker is stopped")
     output: str = Field(DEFAULT_OUTPUT, description="folder run folders are written under")
     serial: bool = Field(False, description="run in this process, one job at a time (debugging)")
-    executor: Literal["local", "dask"] = Field(
-        "local", description="where jobs run: local worker processes, or a Dask cluster"
-    )
+    executor: Literal["local", "dask"] = Field("local", description="local worker processes, or Dask")
     scheduler: str | None = Field(
-        None,
-        pattern=r"^(tcp|tls|inproc|ucx|ws|wss)://.+",
-        description="a running Dask scheduler's address (tcp://HOST:PORT); default: a LocalCluster",
+        None, pattern=r"^(tcp|tls|inproc|ucx|ws|wss)://.+", description="a Dask scheduler (tcp://HOST:PORT)"
     )
-    shared_storage: bool = Field(
-        False, description="Dask workers see the datasets at the same paths: send paths, not image bytes"
-    )
+    shared_storage: bool = Field(False, description="Dask workers see the datasets: send paths, not bytes")
     cache: bool = Field(True, description="reuse outcomes from the result cache (false: run every job)")
     refresh: bool = Field(False, description="run every job and overwrite its cached outcome")
     max_image_pixels: int | None = Field(

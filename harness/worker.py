@@ -70,7 +70,8 @@ class Outcome:
         return self.error_type is None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Everything but the thumbnails' bytes (the runner stores those apart)."""
+        return {name: value for name, value in asdict(self).items() if name != "thumbnails"}
 
     def raise_error(self) -> None:
         """Re-raise a failed outcome as the harness exception it came from."""

@@ -341,7 +341,6 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
                 "reference": row["ground_truth"] if row["status"] == "ok" else None,
                 "pipeline": row["pipeline"],
                 "read_name": row.get("thumbnail_read") or None,
-                "read_image": None,
             }
             # Worst first: a failed job is as bad as it gets; unscored rows sort last.
             if row["status"] == "error":
@@ -379,13 +378,12 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
             }
         )
     cards.sort(key=lambda card: -card["sort_mean"])
-    max_pixels = run.info.config.run.get("max_image_pixels")
     shown = cards[:max_samples]
     for card in shown:
         for entry in card["entries"]:
             if entry["reference"] is not None:  # aligned again here: analyse() keeps no alignments
                 entry["segments"] = align(str(entry["reference"]), str(entry["text"])).segments
-    place_images(shown, run.path, max_pixels if isinstance(max_pixels, int) and max_pixels > 0 else None)
+    place_images(shown, run.path, run.info.config.run.get("max_image_pixels"))
     groups = [{"index": i, "label": info.label} for i, info in enumerate(analysis.groups.values())]
     return {"cards": shown, "total": len(cards), "groups": groups}
 

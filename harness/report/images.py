@@ -145,16 +145,19 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def place_images(cards: list[dict[str, Any]], run_dir: Path, max_pixels: int | None = None) -> None:
+def place_images(cards: list[dict[str, Any]], run_dir: Path, max_pixels: Any = None) -> None:
     """Give each drill-down card its thumbnail, and each output what its engine read (when a
     pipeline changed the image); problems (a missing or unreadable image) are told on the card.
     Never an image the run refused, never one outside its dataset's folder."""
-    images = ReportImages(run_dir, max_pixels=max_pixels)
+    limit = max_pixels if isinstance(max_pixels, int) and max_pixels > 0 else None  # run.json may lie
+    images = ReportImages(run_dir, max_pixels=limit)
     requests = []
     for card in cards:
         name = card.pop("thumbnail_name")
         if card.get("refused"):
             requests.append(ImageRequest(None, card["page"], None))
+            for entry in card["entries"]:
+                entry["read_name"] = None
             card["image_problem"] = "image not shown: the sample was refused (see its error)"
             continue
         path = resolve_image(str(card["image"]), dataset_path=card["dataset_path"])
@@ -168,6 +171,6 @@ def place_images(cards: list[dict[str, Any]], run_dir: Path, max_pixels: int | N
         card["thumbnail"] = images.place(request.name)
         card["image_problem"] = card["image_problem"] or problems.get(request.name or "")
         for entry in card["entries"]:
-            if entry["read_name"] and entry["read_name"] != request.name:
-                entry["read_image"] = images.place(entry["read_name"])
+            changed = entry["read_name"] and entry["read_name"] != request.name
+            entry["read_image"] = images.place(entry["read_name"]) if changed else None
     images.drop_unused()
