@@ -42,6 +42,10 @@ class Task:
     max_pixels: int | None = None
     #: thumbnails to make for reports while the image is loaded: "original", "preprocessed"
     thumbnails: tuple[str, ...] = ()
+    #: shrink a larger page to this many pixels as it is loaded (extract and the API; never in run)
+    pixel_budget: int | None = None
+    #: resolution PDF pages are rendered at
+    pdf_dpi: float = 300
 
 
 @dataclass
@@ -60,7 +64,13 @@ class Outcome:
     peak_rss_mb: float = 0.0
     worker_pid: int = 0
     cold: bool = False
+    #: size of the image the engine read (after the pipeline): the frame of every box
     image_size: tuple[int, int] | None = None
+    #: that image's resolution in dpi, and where it came from: "image" (its tag), "rendered" (PDF)
+    resolution: float | None = None
+    resolution_source: str | None = None
+    #: the page's size in its file when it was shrunk on load to the pixel budget
+    downscaled_from: tuple[int, int] | None = None
     thread_settings: dict[str, Any] = field(default_factory=dict)
     #: JPEG bytes of the thumbnails the task asked for (the runner stores them; never in a record)
     thumbnails: dict[str, bytes] = field(default_factory=dict)
@@ -123,8 +133,18 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
     stage = "load"
     try:
         start = time.perf_counter()
-        image = load_page(task.image, task.page, max_pixels=task.max_pixels)
+        image = load_page(
+            task.image,
+            task.page,
+            max_pixels=task.max_pixels,
+            pixel_budget=task.pixel_budget,
+            pdf_dpi=task.pdf_dpi,
+        )
         outcome.timings["load"] = time.perf_counter() - start
+        loaded_width = image.width
+        loaded_dpi = _horizontal_dpi(image.info.get("dpi"))
+        outcome.resolution_source = image.info.get("dpi_source", "image") if loaded_dpi else None
+        outcome.downscaled_from = image.info.get("downscaled_from")
         _thumbnail(task, outcome, "original", image)
 
         stage = "preprocess"
@@ -133,6 +153,9 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
         image = apply_pipeline(image, steps)
         outcome.timings["preprocess"] = time.perf_counter() - start
         outcome.image_size = image.size
+        if loaded_dpi:
+            # Tenths of a dpi: PNG stores pixels per metre, so its 300 dpi reads back as 299.9994.
+            outcome.resolution = round(loaded_dpi * image.width / loaded_width, 1)
         _thumbnail(task, outcome, "preprocessed", image)
 
         stage = "engine_init"
@@ -174,6 +197,17 @@ def _thumbnail(task: Task, outcome: Outcome, kind: str, image: Any) -> None:
     with contextlib.suppress(Exception):  # a thumbnail is never a reason for a job to fail
         outcome.thumbnails[kind] = encode_thumbnail(image)
     outcome.timings["thumbnail"] = outcome.timings.get("thumbnail", 0.0) + time.perf_counter() - start
+
+
+def _horizontal_dpi(dpi: Any) -> float | None:
+    """An image's horizontal resolution, or None when it has no plausible one."""
+    from harness.images import MIN_PLAUSIBLE_DPI
+
+    try:
+        value = float(dpi[0] if isinstance(dpi, tuple) else dpi)
+    except (TypeError, ValueError):
+        return None
+    return value if value >= MIN_PLAUSIBLE_DPI else None
 
 
 def serve(
