@@ -67,6 +67,8 @@ T = TypeVar("T")
 
 START_METHOD = "spawn"
 WORKER_NAME = "ocr-harness-worker"
+#: Processes that never re-import the caller's ``__main__``: ours, and a LocalCluster's Dask workers.
+NO_MAIN_PROCESSES = (WORKER_NAME, "Dask Worker process")
 #: How long a new worker may take to start Python and import harness.worker.
 STARTUP_TIMEOUT = 120.0
 #: How long ``close()`` lets a worker release its engines before killing it.
@@ -81,6 +83,14 @@ def default_workers() -> int:
 def default_threads(workers: int) -> int:
     """Each worker's fair share of the usable cores, at least one."""
     return max(1, usable_cpus() // workers)
+
+
+def process_env(
+    plugin_modules: tuple[str, ...], threads: int, env: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """A worker process's environment, set before any engine is imported (local or Dask):
+    what the backends declare for ``threads`` threads, then ``env``."""
+    return {**_backends_worker_env(plugin_modules, threads), **(env or {})}
 
 
 class Executor(ABC):
@@ -150,7 +160,7 @@ def _install_main_skipping() -> None:
 
     def get_preparation_data(name: str) -> dict[str, Any]:
         data = original(name)
-        if name == WORKER_NAME:
+        if name.startswith(NO_MAIN_PROCESSES):
             data.pop("init_main_from_path", None)
             data.pop("init_main_from_name", None)
         return data
@@ -190,7 +200,7 @@ class ProcessExecutor(Executor):
             threads_per_worker if threads_per_worker is not None else default_threads(self.workers)
         )
         self.plugin_modules = tuple(plugin_modules)
-        self.env = {**_backends_worker_env(self.plugin_modules, self.threads_per_worker), **(env or {})}
+        self.env = process_env(self.plugin_modules, self.threads_per_worker, env)
         self._context: Any = multiprocessing.get_context(START_METHOD)
         self._slots = asyncio.Semaphore(self.workers)
         self._idle: list[_Worker] = []

@@ -13,8 +13,8 @@ image) is a row with its error, never a failed run. Jobs that cannot run are
 rows too, written before the run starts: samples whose files are broken
 (``error``) and samples in a language the backend cannot read (``skipped``).
 
-The executor is an interface (:class:`harness.executor.Executor`): pass
-``executor_factory`` to run the same jobs elsewhere.
+Jobs the result cache holds are rows without running (harness/result_cache.py). The
+executor is an interface (:class:`harness.executor.Executor`; local or Dask).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from harness.errors import (
     UnsupportedLanguageError,
 )
 from harness.hashing import file_sha256
+from harness.result_cache import JobCache, JobThumbnails
 from harness.resume import continue_run, done_jobs, hold_run_folder
 from harness.run_folder import (
     BackendInfo,
@@ -221,6 +222,7 @@ def make_record(
         **outcome.to_dict(),
         "started": started,
         "finished": finished,
+        "cached": False,  # True for an outcome reused from the result cache (with measured_in)
     }
 
 
@@ -233,6 +235,10 @@ def default_executor_factory(suite: Suite) -> ExecutorFactory:
     def make(backend: BackendEntry, workers: int, threads: int) -> Executor:
         from harness.executor import InlineExecutor, ProcessExecutor
 
+        if suite.run.executor == "dask":
+            from harness.dask_executor import DaskExecutor
+
+            return DaskExecutor.for_suite(suite, workers, threads)
         if suite.run.serial:
             return InlineExecutor(plugin_modules=suite.plugin_modules, threads_per_worker=threads)
         return ProcessExecutor(
@@ -270,21 +276,19 @@ async def execute(
     workers, threads = worker_plan(suite)
     counts: Counter[str] = Counter()
     facts = run_facts if run_facts is not None else {}
-    for backend in suite.backends:
-        backend_jobs = [job for job in jobs if job.backend is backend and job.runnable]
-        if not backend_jobs:
-            continue
-        executor = factory(backend, workers, threads)
-        backend_facts = facts.setdefault(backend.label, {})
-        backend_facts["executor"] = executor.describe()
-        async with executor:
-            for pipeline in suite.pipelines:
-                group = [job for job in backend_jobs if job.pipeline == pipeline]
-                if not group:
-                    continue
-                if progress is not None:
-                    progress.start_group(f"{backend.label} · {pipeline}")
-                await _run_group(executor, group, store, progress, suite.run, counts, backend_facts)
+    thumbnails = JobThumbnails(suite.plugin_modules)
+    with JobCache.open(suite, store.path.parent.name) as cache:
+        for backend in suite.backends:
+            backend_jobs = [job for job in jobs if job.backend is backend and job.runnable]
+            backend_jobs = cache.reuse(backend_jobs, make_record, thumbnails, store, counts, progress)
+            if not backend_jobs:
+                continue
+            async with factory(backend, workers, threads) as executor:  # a Dask executor connects here
+                backend_facts = facts.setdefault(backend.label, {"executor": executor.describe()})
+                for group in ([j for j in backend_jobs if j.pipeline == p] for p in suite.pipelines):
+                    if group:
+                        await _run_group(executor, group, store, progress, suite.run, counts,
+                                         backend_facts, cache, thumbnails)  # fmt: skip
     return counts
 
 
@@ -296,16 +300,22 @@ async def _run_group(
     settings: RunConfig,
     counts: Counter[str],
     backend_facts: dict[str, Any],
+    cache: JobCache,
+    thumbnails: JobThumbnails,
 ) -> None:
     pending = iter(jobs)  # shared by the consumers: each takes the next job when it is free
+    if progress is not None:
+        progress.start_group(f"{jobs[0].backend.label} · {jobs[0].pipeline}")
 
     async def consume() -> None:
         for job in pending:
+            task, names = thumbnails.task(job, job.task(max_pixels=settings.max_image_pixels))
             started = time.time()
-            task = job.task(max_pixels=settings.max_image_pixels)
             outcome = await executor.run(task, timeout=settings.timeout)
-            record = make_record(job, outcome, started=started, finished=time.time())
+            record = {**make_record(job, outcome, started=started, finished=time.time()), "thumbnails": names}
+            thumbnails.keep(outcome.thumbnails, names)  # stored apart, never in a record
             store.append(record)
+            cache.remember(job, record, outcome.to_dict())
             counts[record["status"]] += 1
             if outcome.thread_settings and "thread_settings" not in backend_facts:
                 backend_facts["thread_settings"] = outcome.thread_settings
@@ -338,6 +348,8 @@ def run_info(suite: Suite, workers: int, threads: int) -> RunInfo:
         )
     return RunInfo(
         suite=suite.name,
+        executor=suite.run.executor,
+        scheduler=suite.run.scheduler,
         started=_utc_now(),
         harness=harness_info(),
         normalisation=suite.profile.settings(),
@@ -476,6 +488,7 @@ def _plan_line(
 ) -> str:
     samples = sum(len(entry.dataset.samples) for entry in suite.datasets)
     how = "in this process" if suite.run.serial else f"on {workers} worker{'s' if workers != 1 else ''}"
+    how += " (Dask)" if suite.run.executor == "dask" else ""
     return (
         f"{suite.name}: {len(runnable)} jobs to run ({samples} samples x {len(suite.backends)} backends x "
         f"{len(suite.pipelines)} pipelines, {len(jobs) - len(runnable)} not run) {how}, "

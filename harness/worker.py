@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 #: The first message a worker sends, once its environment is set and it can take tasks.
 READY = "ready"
+#: Part of every result-cache key: bump it when run_task changes what an outcome holds
+#: (loading, preprocessing or recognition), so no outcome of the old logic is reused.
+WORKER_LOGIC_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class Task:
     page: int = 0
     language: str = "en"
     max_pixels: int | None = None
+    #: thumbnails to make for reports while the image is loaded: "original", "preprocessed"
+    thumbnails: tuple[str, ...] = ()
     #: shrink a larger page to this many pixels as it is loaded (extract and the API; never in run)
     pixel_budget: int | None = None
     #: resolution PDF pages are rendered at
@@ -67,13 +72,16 @@ class Outcome:
     #: the page's size in its file when it was shrunk on load to the pixel budget
     downscaled_from: tuple[int, int] | None = None
     thread_settings: dict[str, Any] = field(default_factory=dict)
+    #: JPEG bytes of the thumbnails the task asked for (the runner stores them; never in a record)
+    thumbnails: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.error_type is None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Everything but the thumbnails' bytes (the runner stores those apart)."""
+        return {name: value for name, value in asdict(self).items() if name != "thumbnails"}
 
     def raise_error(self) -> None:
         """Re-raise a failed outcome as the harness exception it came from."""
@@ -137,6 +145,7 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
         loaded_dpi = _horizontal_dpi(image.info.get("dpi"))
         outcome.resolution_source = image.info.get("dpi_source", "image") if loaded_dpi else None
         outcome.downscaled_from = image.info.get("downscaled_from")
+        _thumbnail(task, outcome, "original", image)
 
         stage = "preprocess"
         start = time.perf_counter()
@@ -147,6 +156,7 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
         if loaded_dpi:
             # Tenths of a dpi: PNG stores pixels per metre, so its 300 dpi reads back as 299.9994.
             outcome.resolution = round(loaded_dpi * image.width / loaded_width, 1)
+        _thumbnail(task, outcome, "preprocessed", image)
 
         stage = "engine_init"
         start = time.perf_counter()
@@ -175,6 +185,18 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
     outcome.cpu_seconds = time.process_time() - cpu_start
     outcome.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return outcome
+
+
+def _thumbnail(task: Task, outcome: Outcome, kind: str, image: Any) -> None:
+    """Make a thumbnail the task asked for; timed apart, so the stages' timings stay the engine's."""
+    if kind not in task.thumbnails:
+        return
+    from harness.thumbnails import encode_thumbnail
+
+    start = time.perf_counter()
+    with contextlib.suppress(Exception):  # a thumbnail is never a reason for a job to fail
+        outcome.thumbnails[kind] = encode_thumbnail(image)
+    outcome.timings["thumbnail"] = outcome.timings.get("thumbnail", 0.0) + time.perf_counter() - start
 
 
 def _horizontal_dpi(dpi: Any) -> float | None:

@@ -22,8 +22,8 @@ from harness.run_folder import (
     SAMPLES_FILE,
     SUMMARY_FILE,
     SUMMARY_MD_FILE,
+    iter_run_results,
     read_run_info,
-    read_run_results,
     require_results,
 )
 
@@ -60,7 +60,7 @@ def write_reports(run_dir: str | Path, *, html: bool = True, log: TextIO | None 
         info.normalisation = profile.settings()
     policy = info.failure_policy or "exclude"
     backends, pipelines = info.backend_labels, info.pipelines
-    samples = samples_frame(read_run_results(run_dir), profile, backends=backends, pipelines=pipelines)
+    samples = samples_frame(iter_run_results(run_dir), profile, backends=backends, pipelines=pipelines)
     summary = summary_frame(samples, failure_policy=policy, backends=backends, pipelines=pipelines)
     reports = Reports(run_dir)
     reports.table = summary_table(summary)

@@ -1,8 +1,9 @@
-"""The self-contained HTML report of a run folder (report.html).
+"""The HTML report of a run folder (report.html).
 
-Everything is inline: CSS, a little JavaScript (table sorting, sample ordering), SVG
-charts and images as data URIs, so the file opens offline and can be attached to a
-CI job. All ground truth and OCR output goes through Jinja2 autoescaping: OCR output
+CSS, a little JavaScript (table sorting, sample ordering) and SVG charts are inline;
+images are thumbnails in ``thumbnails/`` beside it (harness/report/images.py), so the
+run folder opens offline as it is and report.html stays small whatever the dataset.
+All ground truth and OCR output goes through Jinja2 autoescaping: OCR output
 is untrusted text.
 """
 
@@ -18,10 +19,11 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from harness.align import Alignment, ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
+from harness.align import ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
 from harness.files import write_text_atomic
 from harness.report import charts
 from harness.report.breakdowns import Breakdown, breakdowns
+from harness.report.markdown import cache_notes
 from harness.run_folder import REPORT_FILE, RunData, group_label, load_run, tag_columns
 from harness.stats import finite_or_none
 
@@ -49,6 +51,7 @@ def render_run_report(run: RunData, *, max_samples: int = MAX_SAMPLES) -> str:
         "run": run,
         "meta": _meta(run),
         "summary": _summary_table(run),
+        "cache_notes": cache_notes(run.summary),
         "charts": _charts(run, analysis),
         "errors": _error_tables(run, analysis),
         "samples": _drilldown(run, analysis, max_samples),
@@ -91,29 +94,29 @@ class GroupAnalysis:
 @dataclass
 class Analysis:
     groups: dict[tuple[str, str], GroupAnalysis]
-    alignments: dict[Any, Alignment]  # samples.csv index -> alignment of ground truth and text
 
 
 def analyse(run: RunData) -> Analysis:
-    """Align every scored row once; aggregate confusions and class accuracy per group."""
+    """Align every scored, comparable row; aggregate confusions and class accuracy per group.
+
+    Alignments are summed as they are made, not kept: memory stays flat in the number of
+    samples (the drill-down aligns again the few rows it shows).
+    """
     groups = {
         group: GroupAnalysis(group_label(*group), charts.color(index))
         for index, group in enumerate(run.groups())
     }
-    alignments: dict[Any, Alignment] = {}
-    per_group_classes: dict[tuple[str, str], list[dict[str, ClassStats]]] = {g: [] for g in groups}
-    for index, row in scored_rows(run.samples).iterrows():
-        alignment = align(str(row["ground_truth"]), str(row["text"]))
-        alignments[index] = alignment
-        if not row["comparable"]:
-            continue
-        group = (row["backend"], row["pipeline"])
-        groups[group].confusions.update(confusions(alignment))
-        groups[group].errors += alignment.errors
-        per_group_classes[group].append(class_accuracy(alignment))
-    for group, stats in per_group_classes.items():
-        groups[group].classes = merge_class_stats(stats)
-    return Analysis(groups, alignments)
+    scored = scored_rows(run.samples)
+    scored = scored[scored["comparable"].astype(bool)]
+    for backend, pipeline, reference, text in zip(
+        scored["backend"], scored["pipeline"], scored["ground_truth"], scored["text"], strict=True
+    ):
+        alignment = align(str(reference), str(text))
+        group = groups[(backend, pipeline)]
+        group.confusions.update(confusions(alignment))
+        group.errors += alignment.errors
+        group.classes = merge_class_stats([group.classes, class_accuracy(alignment)])
+    return Analysis(groups)
 
 
 def scored_rows(samples: pd.DataFrame) -> pd.DataFrame:
@@ -311,7 +314,7 @@ def _error_tables(run: RunData, analysis: Analysis) -> dict[str, Any]:
 
 
 def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, Any]:
-    from harness.report.images import sample_thumbnail
+    from harness.report.images import place_images
 
     samples = run.samples
     group_index = {group: index for index, group in enumerate(analysis.groups)}
@@ -320,7 +323,7 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
     for (dataset, sample_id, page), rows in samples.groupby(["dataset", "sample_id", "page"], sort=False):
         entries = []
         scores: dict[int, float] = {}
-        for index, row in rows.iterrows():
+        for _, row in rows.iterrows():
             group = (row["backend"], row["pipeline"])
             position = group_index.get(group, 0)
             entry = {
@@ -334,7 +337,10 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
                 "wer": finite_or_none(row.get("wer")),
                 "error": f"{row.get('error_type', '')}: {row.get('error_message', '')}".strip(": "),
                 "text": row["text"],
-                "segments": analysis.alignments[index].segments if index in analysis.alignments else None,
+                "segments": None,
+                "reference": row["ground_truth"] if row["status"] == "ok" else None,
+                "pipeline": row["pipeline"],
+                "read_name": row.get("thumbnail_read") or None,
             }
             # Worst first: a failed job is as bad as it gets; unscored rows sort last.
             if row["status"] == "error":
@@ -358,6 +364,7 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
                 "sample_id": sample_id,
                 "page": int(page),
                 "image": first.get("image", ""),
+                "thumbnail_name": first.get("thumbnail") or None,
                 "dataset_path": datasets[dataset].path if dataset in datasets else None,
                 "refused": refused,
                 "language": first.get("language", ""),
@@ -371,13 +378,12 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
             }
         )
     cards.sort(key=lambda card: -card["sort_mean"])
-    max_pixels = run.info.config.run.get("max_image_pixels")
     shown = cards[:max_samples]
     for card in shown:
-        card["thumbnail"], card["image_problem"] = sample_thumbnail(
-            str(card["image"]), card["page"], dataset_path=card["dataset_path"], refused=card["refused"],
-            max_pixels=max_pixels if isinstance(max_pixels, int) and max_pixels > 0 else None,
-        )  # fmt: skip
+        for entry in card["entries"]:
+            if entry["reference"] is not None:  # aligned again here: analyse() keeps no alignments
+                entry["segments"] = align(str(entry["reference"]), str(entry["text"])).segments
+    place_images(shown, run.path, run.info.config.run.get("max_image_pixels"))
     groups = [{"index": i, "label": info.label} for i, info in enumerate(analysis.groups.values())]
     return {"cards": shown, "total": len(cards), "groups": groups}
 

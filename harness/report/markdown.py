@@ -106,6 +106,27 @@ def summary_notes(summary: pd.DataFrame, info: RunInfo | dict[str, Any]) -> list
         "Speed: pages/s = pages read / wall time of the row (first job start to last job end, "
         f"less worker start-up){setup}; latency = worker time per page, warm jobs only."
     )
+    notes.extend(cache_notes(summary))
+    return notes
+
+
+def cache_notes(summary: pd.DataFrame) -> list[str]:
+    """Which rows reuse cached outcomes, and whose timings their speed figures are."""
+    if "speed_from_cache" not in summary:
+        return []
+    notes = []
+    for _, row in summary.iterrows():
+        if row.get("speed_from_cache"):
+            notes.append(
+                f"{row['backend']} · {row['pipeline']}: every outcome came from the result cache, so its "
+                f"speed figures are those measured in run {row['speed_from_cache']}, not in this run."
+            )
+    cached = int(summary["cached"].sum()) if "cached" in summary else 0
+    if cached:
+        notes.append(
+            f"Cached: {cached} job{'s' if cached != 1 else ''} reused an outcome from the result cache "
+            "(`cached` = true in samples.csv); run with --no-cache or --refresh to measure afresh."
+        )
     return notes
 
 
