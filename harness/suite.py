@@ -76,6 +76,9 @@ class RunConfig(_Strict):
     timeout: float = Field(DEFAULT_TIMEOUT, gt=0, description="seconds per job before its worker is stopped")
     output: str = Field(DEFAULT_OUTPUT, description="folder run folders are written under")
     serial: bool = Field(False, description="run in this process, one job at a time (debugging)")
+    rounds: int = Field(
+        1, ge=1, description="times the timed part runs, groups interleaved; accuracy is from round 1"
+    )
 
 
 Scalar = Union[str, int, float, bool]  # noqa: UP007 (pydantic needs a runtime union here)

@@ -58,6 +58,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     both.add_argument(
         "--timeout", type=_positive_float, metavar="S", help="seconds per job before its worker is stopped"
     )
+    both.add_argument(
+        "--rounds",
+        type=_positive_int,
+        metavar="N",
+        help="time every group N times, interleaved (A B A B); pages/s is the median with its spread, "
+        "accuracy comes from round 1 (default 1)",
+    )
     both.add_argument("--out", metavar="DIR", help="folder run folders are written under (default: reports)")
     both.add_argument(
         "--serial", action="store_true", default=None, help="run in this process, one job at a time"
@@ -83,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
             ("timeout", args.timeout),
             ("output", args.out),
             ("serial", args.serial),
+            ("rounds", args.rounds),
         )
         if value is not None
     }

@@ -34,6 +34,7 @@ SAMPLE_COLUMNS = [
     "backend", "pipeline", "status", "error_type", "error_message", "truncated", "comparable",
     "ground_truth", "text", "ref_chars", "hyp_chars", "substitutions", "deletions", "insertions", "hits",
     "char_errors", "cer", "ref_words", "hyp_words", "word_errors", "wer",
+    "bow_errors", "bow_wer", "unordered_char_errors", "cer_unordered", "empty_output",
     "load_s", "preprocess_s", "recognize_s", "engine_init_s", "total_s", "cpu_s", "peak_rss_mb", "cold",
     "worker_pid", "started", "finished", "key",
 ]  # fmt: skip
@@ -81,6 +82,7 @@ def sample_row(record: dict[str, Any], profile: Normalisation) -> dict[str, Any]
         "total_s": sum(timings.values()) if timings and status in ("ok", "unscored") else None,
         "cpu_s": record.get("cpu_seconds") if record.get("started") is not None else None,
         "peak_rss_mb": record.get("peak_rss_mb") or None,
+        "empty_output": False,
         "cold": bool(record.get("cold")),
         "worker_pid": record.get("worker_pid") or None,
         "started": record.get("started"),
@@ -107,13 +109,18 @@ def sample_row(record: dict[str, Any], profile: Normalisation) -> dict[str, Any]
             cer=counts.cer,
             word_errors=counts.word_errors,
             wer=counts.wer,
+            bow_errors=counts.bow_errors,
+            bow_wer=counts.bow_wer,
+            unordered_char_errors=counts.unordered_char_errors,
+            cer_unordered=counts.cer_unordered,
+            empty_output=counts.empty_output,
         )
     return row
 
 
 COUNT_COLUMNS = (
     "ref_chars", "hyp_chars", "substitutions", "deletions", "insertions", "hits", "char_errors",
-    "ref_words", "hyp_words", "word_errors", "worker_pid",
+    "ref_words", "hyp_words", "word_errors", "bow_errors", "unordered_char_errors", "worker_pid",
 )  # fmt: skip
 
 
@@ -191,6 +198,8 @@ def _accuracy(group: pd.DataFrame, failure_policy: str) -> dict[str, Any]:
     ref_chars = [int(v) for v in scored["ref_chars"]]
     word_errors = [int(v) for v in scored["word_errors"]]
     ref_words = [int(v) for v in scored["ref_words"]]
+    bow_errors = [int(v) for v in scored["bow_errors"]]
+    unordered_errors = [int(v) for v in scored["unordered_char_errors"]]
     if failure_policy == "count_as_cer_1":
         # A failed job counts as an empty output: every reference character deleted (CER 1).
         failed = group[(group["status"] == "error") & group["ref_chars"].notna()]
@@ -198,10 +207,16 @@ def _accuracy(group: pd.DataFrame, failure_policy: str) -> dict[str, Any]:
         ref_chars += [int(v) for v in failed["ref_chars"]]
         word_errors += [int(v) for v in failed["ref_words"]]
         ref_words += [int(v) for v in failed["ref_words"]]
+        bow_errors += [int(v) for v in failed["ref_words"]]
+        unordered_errors += [int(v) for v in failed["ref_chars"]]
     row: dict[str, Any] = {
         "accuracy_pages": len(char_errors),
         "ref_chars": sum(ref_chars),
         "ref_words": sum(ref_words),
+        # micro rates of the order-independent measures (harness.unordered)
+        "bow_wer": error_rate(sum(bow_errors), sum(ref_words)) if bow_errors else None,
+        "cer_unordered": error_rate(sum(unordered_errors), sum(ref_chars)) if unordered_errors else None,
+        "empty_outputs": int(scored["empty_output"].astype(bool).sum()),
         "truncated": int(group["truncated"].astype(bool).sum()),
         "comparable": not bool(scored["truncated"].astype(bool).any()),
     }
