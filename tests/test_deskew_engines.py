@@ -41,8 +41,21 @@ def test_deskew_on_grey_paper_is_no_worse_than_no_deskew(
     if not availability.ok:
         missing_requirement(f"{engine} cannot run here: {availability.reason}")
     out = tmp_path / "runs"
-    code = main(["run", str(grey_page), "--backend", engine, "--pipeline", "none", "--pipeline", "deskew",
-                 "--pipeline", "deskew|binarize(method=otsu)", "--jobs", "1", "--out", str(out), "--no-html"])  # fmt: skip
+    pipelines = ["--pipeline", "none", "--pipeline", "deskew", "--pipeline", "deskew|binarize(method=otsu)"]
+    code = main(
+        [
+            "run",
+            str(grey_page),
+            "--backend",
+            engine,
+            *pipelines,
+            "--jobs",
+            "1",
+            "--out",
+            str(out),
+            "--no-html",
+        ]
+    )
     assert code == 0
     with (out / "latest" / "samples.csv").open(encoding="utf-8") as handle:
         rows = {row["pipeline"]: row for row in csv.DictReader(handle)}
