@@ -248,29 +248,72 @@ async def execute(
 ) -> Counter[str]:
     """Run the runnable jobs, group by group, storing each record as its job ends.
 
-    ``run_facts`` (if given) collects per-backend executor descriptions and the
-    engines' thread settings for run.json. Returns record counts by status.
+    Each backend's workers are warmed up (engine created, every language its jobs
+    need loaded) before its first group is timed. With ``suite.run.rounds`` > 1 the
+    groups run again round after round in the same order (A B A B), on the same
+    warm workers; later rounds' records carry ``round``. ``run_facts`` (if given)
+    collects per-backend executor descriptions, thread settings and load times for
+    run.json. Returns record counts by status.
     """
     factory = executor_factory or default_executor_factory(suite)
     workers, threads = worker_plan(suite)
     counts: Counter[str] = Counter()
     facts = run_facts if run_facts is not None else {}
-    for backend in suite.backends:
-        backend_jobs = [job for job in jobs if job.backend is backend and job.runnable]
-        if not backend_jobs:
-            continue
-        executor = factory(backend, workers, threads)
-        backend_facts = facts.setdefault(backend.label, {})
-        backend_facts["executor"] = executor.describe()
-        async with executor:
-            for pipeline in suite.pipelines:
-                group = [job for job in backend_jobs if job.pipeline == pipeline]
-                if not group:
+    rounds = suite.run.rounds
+    executors: dict[str, Executor] = {}
+    try:
+        for round_number in range(1, rounds + 1):
+            for backend in suite.backends:
+                backend_jobs = [job for job in jobs if job.backend is backend and job.runnable]
+                if not backend_jobs:
                     continue
-                if progress is not None:
-                    progress.start_group(f"{backend.label} · {pipeline}")
-                await _run_group(executor, group, store, progress, suite.run.timeout, counts, backend_facts)
+                backend_facts = facts.setdefault(backend.label, {})
+                executor = executors.get(backend.label)
+                if executor is None:
+                    executor = executors[backend.label] = factory(backend, workers, threads)
+                    backend_facts["executor"] = executor.describe()
+                    await _warm_up(executor, backend, backend_jobs, suite.run.timeout, backend_facts)
+                for pipeline in suite.pipelines:
+                    group = [job for job in backend_jobs if job.pipeline == pipeline]
+                    if not group:
+                        continue
+                    if progress is not None:
+                        where = f" · round {round_number}/{rounds}" if rounds > 1 else ""
+                        progress.start_group(f"{backend.label} · {pipeline}{where}")
+                    await _run_group(
+                        executor, group, store, progress, suite.run.timeout, counts, backend_facts, round_number
+                    )
+                if round_number == rounds:  # its last group: free its workers for the next backend
+                    await executors.pop(backend.label).close()
+    finally:
+        for executor in executors.values():
+            await executor.close()
     return counts
+
+
+async def _warm_up(
+    executor: Executor,
+    backend: BackendEntry,
+    jobs: list[Job],
+    timeout: float,
+    backend_facts: dict[str, Any],
+) -> None:
+    """Load the engine and each language on every worker; record the load times (start-up, untimed)."""
+    loads: dict[str, Any] = {"engine_init_s": None, "languages_s": {}, "errors": []}
+    for language in sorted({job.language for job in jobs}):
+        task = Task(image="", backend=backend.spec, language=language, warm_up=True)
+        outcomes = await executor.warm_up(task, timeout=timeout)
+        for outcome in outcomes:
+            if not outcome.ok:
+                loads["errors"].append(f"{language}: {outcome.error_type}: {outcome.error_message}")
+                continue
+            if "engine_init" in outcome.timings:
+                loads["engine_init_s"] = max(loads["engine_init_s"] or 0.0, outcome.timings["engine_init"])
+            seconds = outcome.timings.get("warm_up", 0.0)
+            loads["languages_s"][language] = max(loads["languages_s"].get(language, 0.0), seconds)
+            if outcome.thread_settings and "thread_settings" not in backend_facts:
+                backend_facts["thread_settings"] = outcome.thread_settings
+    backend_facts["load"] = loads
 
 
 async def _run_group(
@@ -281,6 +324,7 @@ async def _run_group(
     timeout: float,
     counts: Counter[str],
     backend_facts: dict[str, Any],
+    round_number: int = 1,
 ) -> None:
     pending = iter(jobs)  # shared by the consumers: each takes the next job when it is free
 
@@ -289,8 +333,11 @@ async def _run_group(
             started = time.time()
             outcome = await executor.run(job.task(), timeout=timeout)
             record = make_record(job, outcome, started=started, finished=time.time())
+            if round_number > 1:
+                record["round"] = round_number
+            else:
+                counts[record["status"]] += 1
             store.append(record)
-            counts[record["status"]] += 1
             if outcome.thread_settings and "thread_settings" not in backend_facts:
                 backend_facts["thread_settings"] = outcome.thread_settings
             if progress is not None:
@@ -361,6 +408,7 @@ def run_info(suite: Suite, workers: int, threads: int) -> dict[str, Any]:
         "workers": workers,
         "threads_per_worker": threads,
         "timeout_s": suite.run.timeout,
+        "rounds": suite.run.rounds,
         "backends": backends,
         "datasets": {
             entry.dataset.name: {
@@ -410,7 +458,7 @@ def run_suite(
         done = {
             (record.get("dataset"), record.get("sample_id"), record.get("key"))
             for record in read_results(resume / RESULTS_FILE)
-            if record.get("status") in ("ok", "skipped")
+            if record.get("status") in ("ok", "skipped") and record.get("round", 1) == 1
         }
         jobs = [job for job in jobs if (job.sample.dataset, job.sample.id, job.key) not in done]
     elif run_dir is None:
@@ -439,7 +487,7 @@ def run_suite(
                 record = make_record(job, None, started=None, finished=None)
                 store.append(record)
                 outcome.counts[record["status"]] += 1
-        progress = Progress(len(runnable), stream=log, live=live)
+        progress = Progress(len(runnable) * suite.run.rounds, stream=log, live=live)
         try:
             outcome.counts.update(
                 asyncio.run(
@@ -462,6 +510,7 @@ def run_suite(
     for label, backend_facts in facts.items():
         info["backends"][label]["thread_settings"] = backend_facts.get("thread_settings")
         info["backends"][label]["executor"] = backend_facts.get("executor")
+        info["backends"][label]["load"] = backend_facts.get("load")
     write_run_info(run_dir, info)
     if resume is None:
         point_latest(run_dir)
@@ -480,7 +529,9 @@ def _plan_line(
     return (
         f"{suite.name}: {len(runnable)} jobs to run ({samples} samples x {len(suite.backends)} backends x "
         f"{len(suite.pipelines)} pipelines, {len(jobs) - len(runnable)} not run) {how}, "
-        f"{threads} thread{'s' if threads != 1 else ''} each; writing {run_dir}"
+        f"{threads} thread{'s' if threads != 1 else ''} each"
+        + (f", timed {suite.run.rounds} rounds" if suite.run.rounds > 1 else "")
+        + f"; writing {run_dir}"
     )
 
 
