@@ -45,7 +45,7 @@ def write_reports(run_dir: str | Path, *, html: bool = True, log: TextIO | None 
     """Score the stored results and write every report file of the run folder."""
     from harness.metrics import resolve_profile
     from harness.report.markdown import summary_markdown, summary_notes, summary_table
-    from harness.report.tables import samples_frame, summary_frame, write_csv
+    from harness.report.tables import later_rounds_frame, samples_frame, summary_frame, write_csv
     from harness.store import RESULTS_FILE, read_results
 
     run_dir = Path(run_dir)
@@ -66,10 +66,15 @@ def write_reports(run_dir: str | Path, *, html: bool = True, log: TextIO | None 
     config = info.get("config") or {}
     backends = [backend.get("label") or backend.get("name") for backend in config.get("backends", [])]
     pipelines = info.get("pipelines", [])
-    samples = samples_frame(
-        read_results(run_dir / RESULTS_FILE), profile, backends=backends, pipelines=pipelines
+    records = list(read_results(run_dir / RESULTS_FILE))
+    samples = samples_frame(records, profile, backends=backends, pipelines=pipelines)
+    summary = summary_frame(
+        samples,
+        failure_policy=policy,
+        backends=backends,
+        pipelines=pipelines,
+        later_rounds=later_rounds_frame(records, profile),
     )
-    summary = summary_frame(samples, failure_policy=policy, backends=backends, pipelines=pipelines)
     reports = Reports(run_dir)
     reports.files.append(write_csv(samples, run_dir / SAMPLES_FILE))
     reports.files.append(write_csv(summary, run_dir / SUMMARY_FILE))
