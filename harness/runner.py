@@ -281,7 +281,14 @@ async def execute(
                         where = f" · round {round_number}/{rounds}" if rounds > 1 else ""
                         progress.start_group(f"{backend.label} · {pipeline}{where}")
                     await _run_group(
-                        executor, group, store, progress, suite.run.timeout, counts, backend_facts, round_number
+                        executor,
+                        group,
+                        store,
+                        progress,
+                        suite.run.timeout,
+                        counts,
+                        backend_facts,
+                        round_number,
                     )
                 if round_number == rounds:  # its last group: free its workers for the next backend
                     await executors.pop(backend.label).close()

@@ -201,7 +201,9 @@ def summary_frame(
         row.update(_common_accuracy(group, common, failure_policy))
         later = None
         if later_rounds is not None and len(later_rounds):
-            later = later_rounds[(later_rounds["backend"] == backend) & (later_rounds["pipeline"] == pipeline)]
+            later = later_rounds[
+                (later_rounds["backend"] == backend) & (later_rounds["pipeline"] == pipeline)
+            ]
         row.update(_rounds(row["pages_per_s"], group, later))
         rows.append(row)
     return pd.DataFrame(rows)
@@ -239,7 +241,9 @@ def common_samples(samples: pd.DataFrame, failure_policy: str = "exclude") -> se
     return shared or set()
 
 
-def _common_accuracy(group: pd.DataFrame, common: set[tuple[Any, ...]], failure_policy: str) -> dict[str, Any]:
+def _common_accuracy(
+    group: pd.DataFrame, common: set[tuple[Any, ...]], failure_policy: str
+) -> dict[str, Any]:
     counted = group[counted_for_accuracy(group, failure_policy)]
     on_common = counted[sample_identity(counted).isin(common)] if len(counted) else counted
     failed = on_common["status"] != "ok"
@@ -248,8 +252,12 @@ def _common_accuracy(group: pd.DataFrame, common: set[tuple[Any, ...]], failure_
     word_errors = on_common["word_errors"].where(~failed, on_common["ref_words"]).fillna(0)
     return {
         "common_samples": len(common),
-        "cer_common": error_rate(int(char_errors.sum()), int(on_common["ref_chars"].sum())) if common else None,
-        "wer_common": error_rate(int(word_errors.sum()), int(on_common["ref_words"].sum())) if common else None,
+        "cer_common": error_rate(int(char_errors.sum()), int(on_common["ref_chars"].sum()))
+        if common
+        else None,
+        "wer_common": error_rate(int(word_errors.sum()), int(on_common["ref_words"].sum()))
+        if common
+        else None,
     }
 
 
@@ -267,7 +275,9 @@ def _rounds(first_rate: float | None, group: pd.DataFrame, later: pd.DataFrame |
         first_text = dict(zip(group["key"], group["text"], strict=False))
         read = later[later["status"].isin(("ok", "unscored"))]
         changed = sum(
-            1 for key, text in zip(read["key"], read["text"], strict=False) if first_text.get(key, text) != text
+            1
+            for key, text in zip(read["key"], read["text"], strict=False)
+            if first_text.get(key, text) != text
         )
     ordered = sorted(rates)
     return {
