@@ -209,3 +209,23 @@ def test_later_round_outputs_that_differ_are_counted() -> None:
     assert row["rounds"] == 2 and row["changed_outputs"] == 1
     assert row["micro_cer"] == 0.0  # round 1's text is the one scored
     assert (row["pages_per_s_min"], row["pages_per_s_max"]) == (pytest.approx(1.0), pytest.approx(2.0))
+
+
+def test_summary_md_marks_the_best_on_common_samples_and_says_the_sets_differ(skipping_run: Path) -> None:
+    text = (skipping_run / "summary.md").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    header = next(index for index, line in enumerate(lines) if line.startswith("| backend"))
+    assert "different samples" in lines[header - 2]  # one sentence above the table
+    headings = [cell.strip() for cell in lines[header].strip("|").split("|")]
+    rows = {
+        cells[0]: dict(zip(headings, cells, strict=True))
+        for line in lines[header + 2 :]
+        if line.startswith("|")
+        for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
+    }
+    assert rows["english"]["CER (common)"].startswith("**")
+    assert not rows["all"]["CER (common)"].startswith("**")
+    # Own-sample figures are not ranked when the sets differ: "all" is lower there, unmarked.
+    assert "**" not in rows["all"]["CER micro [95% CI]"]
+    assert rows["all"]["empty"] == "1"
+    assert "Empty output" in text and "all · none 1" in text
