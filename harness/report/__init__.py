@@ -44,7 +44,12 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
 def write_reports(run_dir: str | Path, *, html: bool = True, log: TextIO | None = None) -> Reports:
     """Score the stored results and write every report file of the run folder."""
     from harness.metrics import resolve_profile
-    from harness.report.markdown import summary_markdown, summary_notes, summary_table
+    from harness.report.markdown import (
+        common_samples_sentence,
+        summary_markdown,
+        summary_notes,
+        summary_table,
+    )
     from harness.report.tables import later_rounds_frame, samples_frame, summary_frame, write_csv
     from harness.store import RESULTS_FILE, read_results
 
@@ -81,7 +86,8 @@ def write_reports(run_dir: str | Path, *, html: bool = True, log: TextIO | None 
     markdown_path = run_dir / SUMMARY_MD_FILE
     markdown_path.write_text(summary_markdown(summary, info), encoding="utf-8")
     reports.files.append(markdown_path)
-    reports.table = summary_table(summary)
+    lead = common_samples_sentence(summary)
+    reports.table = f"{lead}\n\n{summary_table(summary)}" if lead else summary_table(summary)
     reports.notes = summary_notes(summary, info)
     if html:
         html_path = _write_html(run_dir, log)

@@ -22,6 +22,7 @@ import pandas as pd
 from harness.align import Alignment, ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
 from harness.report import charts
 from harness.report.breakdowns import Breakdown, breakdowns
+from harness.report.markdown import common_samples_sentence, fairness_notes, same_samples, speed_marks
 from harness.report.run_data import RunData, group_label, load_run, tag_columns
 from harness.stats import finite_or_none
 
@@ -131,9 +132,13 @@ _SUMMARY_COLUMNS: tuple[tuple[str, str, str, str | None], ...] = (
     ("jobs", "Jobs", "int", None),
     ("failed", "Failed", "int", "low"),
     ("skipped", "Not run", "int", None),
+    ("empty_outputs", "Empty output", "int", None),
+    ("cer_common", "CER (common)", "pct", "low"),
     ("micro_cer", "CER", "pct", "low"),
     ("macro_cer", "Mean page CER", "pct", "low"),
     ("micro_wer", "WER", "pct", "low"),
+    ("cer_unordered", "CER unordered", "pct", "low"),
+    ("bow_wer", "BoW WER", "pct", "low"),
     ("pages_per_s", "Pages/s", "num", "high"),
     ("chars_per_s", "Chars/s", "num", "high"),
     ("latency_p50_s", "Latency p50 (s)", "num", "low"),
@@ -142,7 +147,9 @@ _SUMMARY_COLUMNS: tuple[tuple[str, str, str, str | None], ...] = (
     ("cpu_s_per_page", "CPU s/page", "num", "low"),
     ("peak_rss_mb", "Peak RSS (MB)", "num", "low"),
 )
-_ACCURACY_COLUMNS = {"micro_cer", "macro_cer", "micro_wer"}
+_ACCURACY_COLUMNS = {"cer_common", "micro_cer", "macro_cer", "micro_wer", "cer_unordered", "bow_wer"}
+#: accuracy over each group's own pages: ranked only when every group scored the same samples
+_OWN_PAGES = _ACCURACY_COLUMNS - {"cer_common"}
 
 
 def _summary_table(run: RunData) -> dict[str, Any]:
@@ -153,9 +160,11 @@ def _summary_table(run: RunData) -> dict[str, Any]:
         if column[0] in frame.columns and (column[0] != "skipped" or frame["skipped"].fillna(0).any())
     ]
     comparable = frame["comparable"] if "comparable" in frame.columns else pd.Series(True, index=frame.index)
+    ranked_own_pages = same_samples(frame)
+    speed_rows = set(speed_marks(frame)["speed_rows"])
     best: dict[str, float] = {}
     for key, _, _, better in columns:
-        if better is None:
+        if better is None or key == "pages_per_s" or (key in _OWN_PAGES and not ranked_own_pages):
             continue
         values = frame[key][comparable] if key in _ACCURACY_COLUMNS else frame[key]
         values = values.dropna()
@@ -171,6 +180,11 @@ def _summary_table(run: RunData) -> dict[str, Any]:
                 low, high = finite_or_none(row.get(f"{key}_low")), finite_or_none(row.get(f"{key}_high"))
                 if low is not None and high is not None:
                     interval = (low, high)
+            spread = None
+            if key == "pages_per_s" and int(row.get("rounds") or 1) > 1:
+                low, high = finite_or_none(row.get("pages_per_s_min")), finite_or_none(row.get("pages_per_s_max"))
+                if low is not None and high is not None:
+                    spread = (low, high)
             is_accuracy = key in _ACCURACY_COLUMNS
             cells.append(
                 {
@@ -178,9 +192,10 @@ def _summary_table(run: RunData) -> dict[str, Any]:
                     "kind": kind,
                     "value": value,
                     "interval": interval,
-                    "best": value is not None
-                    and best.get(key) == value
-                    and (not is_accuracy or comparable[index]),
+                    "spread": spread,
+                    "best": (index in speed_rows)
+                    if key == "pages_per_s"
+                    else value is not None and best.get(key) == value and (not is_accuracy or comparable[index]),
                     "not_comparable": is_accuracy and not comparable[index],
                 }
             )
@@ -194,14 +209,23 @@ def _summary_table(run: RunData) -> dict[str, Any]:
                 "cells": cells,
             }
         )
-    return {"columns": [{"key": k, "title": t, "kind": f} for k, t, f, _ in columns], "rows": rows}
+    return {
+        "columns": [{"key": k, "title": t, "kind": f} for k, t, f, _ in columns],
+        "rows": rows,
+        "common_sentence": common_samples_sentence(frame),
+        "notes": fairness_notes(frame) if "cer_unordered" in frame.columns else [],
+        "rounds": int(frame["rounds"].max()) if "rounds" in frame.columns and len(frame) else 1,
+    }
 
 
 def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]:
     """Figures shown, and the less telling breakdowns, folded away."""
     figures = []
     summary = run.summary
-    if {"micro_cer", "pages_per_s"} <= set(summary.columns):
+    # Ranked on the samples every group scored (cer_common), when the run has that column.
+    on_common = "cer_common" in summary.columns
+    error_column = "cer_common" if on_common else "micro_cer"
+    if {error_column, "pages_per_s"} <= set(summary.columns):
         points = []
         left_out = []
         for _, row in summary.iterrows():
@@ -209,14 +233,14 @@ def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]
             if not bool(row.get("comparable", True)):
                 left_out.append(group_label(*group))  # a truncated CER would only mislead here
                 continue
-            cer = finite_or_none(row["micro_cer"])
+            cer = finite_or_none(row[error_column])
             points.append(
                 charts.Point(
                     label=group_label(*group),
                     throughput=finite_or_none(row["pages_per_s"]) or 0.0,
                     error=math.nan if cer is None else cer,
-                    error_low=finite_or_none(row.get("micro_cer_low")),
-                    error_high=finite_or_none(row.get("micro_cer_high")),
+                    error_low=None if on_common else finite_or_none(row.get("micro_cer_low")),
+                    error_high=None if on_common else finite_or_none(row.get("micro_cer_high")),
                     color=analysis.groups[group].color if group in analysis.groups else charts.color(0),
                 )
             )
@@ -224,8 +248,13 @@ def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]
             {
                 "id": "chart-pareto",
                 "title": "Accuracy against throughput",
-                "caption": "Each point is one backend with one pipeline; bars are 95% intervals of CER. "
-                "Points on the dashed line (★) are not beaten on both accuracy and speed by any other."
+                "caption": (
+                    f"Each point is one backend with one pipeline: CER on the {int(summary['common_samples'].iloc[0])} "
+                    "samples every group scored, against median pages/s. "
+                    if on_common and len(summary)
+                    else "Each point is one backend with one pipeline; bars are 95% intervals of CER. "
+                )
+                + "Points on the dashed line (★) are not beaten on both accuracy and speed by any other."
                 + (
                     f" Not plotted, as not comparable (truncated output): {', '.join(left_out)}."
                     if left_out
