@@ -229,3 +229,22 @@ def test_summary_md_marks_the_best_on_common_samples_and_says_the_sets_differ(sk
     assert "**" not in rows["all"]["CER micro [95% CI]"]
     assert rows["all"]["empty"] == "1"
     assert "Empty output" in text and "all · none 1" in text
+
+
+def test_report_html_ranks_on_common_samples_and_calls_out_empty_outputs(skipping_run: Path) -> None:
+    import re
+
+    from harness.report.html import write_html_report
+
+    html = write_html_report(skipping_run).read_text(encoding="utf-8")
+    table = html[html.index('id="summary-table"') : html.index("</table>")]
+    rows = {
+        re.search(r"<td>([^<]+)</td>", row).group(1): row  # type: ignore[union-attr]
+        for row in table.split("<tr>")[2:]
+    }
+    best_common = re.compile(r'class="n best" data-key="cer_common"')
+    assert best_common.search(rows["english"]) and not best_common.search(rows["all"])
+    assert not re.search(r'class="n best" data-key="micro_cer"', rows["all"])
+    assert 'data-key="cer_unordered"' in rows["all"] and 'data-key="bow_wer"' in rows["all"]
+    assert "different samples" in html and 'class="note empty-outputs"' in html
+    assert "reading order" in html
