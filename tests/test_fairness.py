@@ -248,3 +248,49 @@ def test_report_html_ranks_on_common_samples_and_calls_out_empty_outputs(skippin
     assert 'data-key="cer_unordered"' in rows["all"] and 'data-key="bow_wer"' in rows["all"]
     assert "different samples" in html and 'class="note empty-outputs"' in html
     assert "reading order" in html
+
+
+# --- pairing and configuration drift -------------------------------------------------------
+
+
+def echo_run(tmp_path: Path, name: str, pipelines: list[str], options: list[str] = ()) -> Path:
+    from harness.cli import main
+
+    data = tmp_path / "data"
+    if not data.exists():
+        make_echo_dataset(data, {f"line_en_{n}": ("same text", "same text") for n in range(3)})
+    args = ["--plugin", *PLUGINS, "run", str(data), "--backend", "echo", "--name", name, "--jobs", "1"]
+    for pipeline in pipelines:
+        args += ["--pipeline", pipeline]
+    for option in options:
+        args += ["--option", option]
+    assert main([*args, "--out", str(tmp_path / name), "--no-html"]) == 0
+    return (tmp_path / name / "latest").resolve()
+
+
+def test_compare_with_nothing_paired_exits_non_zero_listing_both_sides(tmp_path: Path, capsys) -> None:
+    from harness.cli import main
+
+    first = echo_run(tmp_path, "first", ["none", "suffix(text=x)"])
+    second = echo_run(tmp_path, "second", ["suffix(text=y)"])
+    capsys.readouterr()
+    assert main(["--plugin", *PLUGINS, "compare", str(first), str(second)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "echo · none" in err and "echo · suffix(text=x)" in err and "echo · suffix(text=y)" in err
+    assert "--a" in err and "--b" in err
+    # As the message says: --a and --b pick a group from each run.
+    code = main(["--plugin", *PLUGINS, "compare", str(first), str(second), "--a", "pipeline=suffix(text=x)",
+                 "--b", "pipeline=suffix(text=y)"])  # fmt: skip
+    assert code == 0
+
+
+def test_compare_lists_each_configuration_difference(tmp_path: Path, capsys) -> None:
+    from harness.cli import main
+
+    first = echo_run(tmp_path, "first", ["none"])
+    second = echo_run(tmp_path, "second", ["none"], ["echo.misread=2"])
+    capsys.readouterr()
+    assert main(["--plugin", *PLUGINS, "compare", str(first), str(second)]) == 0
+    out = capsys.readouterr().out
+    assert "configuration differs: options.misread: 0 -> 2" in out

@@ -182,7 +182,10 @@ def _summary_table(run: RunData) -> dict[str, Any]:
                     interval = (low, high)
             spread = None
             if key == "pages_per_s" and int(row.get("rounds") or 1) > 1:
-                low, high = finite_or_none(row.get("pages_per_s_min")), finite_or_none(row.get("pages_per_s_max"))
+                low, high = (
+                    finite_or_none(row.get("pages_per_s_min")),
+                    finite_or_none(row.get("pages_per_s_max")),
+                )
                 if low is not None and high is not None:
                     spread = (low, high)
             is_accuracy = key in _ACCURACY_COLUMNS
@@ -195,7 +198,9 @@ def _summary_table(run: RunData) -> dict[str, Any]:
                     "spread": spread,
                     "best": (index in speed_rows)
                     if key == "pages_per_s"
-                    else value is not None and best.get(key) == value and (not is_accuracy or comparable[index]),
+                    else value is not None
+                    and best.get(key) == value
+                    and (not is_accuracy or comparable[index]),
                     "not_comparable": is_accuracy and not comparable[index],
                 }
             )

@@ -71,7 +71,9 @@ def summary_table(summary: pd.DataFrame) -> str:
     ]
     if not same_samples(summary):
         ranked_columns = [column for column in ranked_columns if column not in _OWN_PAGES]
-    best = {column: _best(summary, column, lower) for _, column, lower in _COLUMNS if column in ranked_columns}
+    best = {
+        column: _best(summary, column, lower) for _, column, lower in _COLUMNS if column in ranked_columns
+    }
     best.update(speed_marks(summary))
     lines = [
         "| " + " | ".join(heading for heading, _, _ in _COLUMNS) + " |",
@@ -165,8 +167,7 @@ def fairness_notes(summary: pd.DataFrame) -> list[str]:
     notes.append(
         "CER unordered and BoW WER ignore reading order (lines matched in any order; words as a bag): "
         "where CER is far above CER unordered, the engine read the words but in another order, "
-        "e.g. columns read across."
-        + reading_order_examples(summary)
+        "e.g. columns read across." + reading_order_examples(summary)
     )
     changed = [
         f"{row['backend']} · {row['pipeline']} {int(row['changed_outputs'])}"
@@ -175,13 +176,15 @@ def fairness_notes(summary: pd.DataFrame) -> list[str]:
     ]
     if changed:
         notes.append(
-            "Outputs that changed in later timing rounds (accuracy is from round 1): " + "; ".join(changed) + "."
+            "Outputs that changed in later timing rounds (accuracy is from round 1): "
+            + "; ".join(changed)
+            + "."
         )
     return notes
 
 
 def reading_order_examples(summary: pd.DataFrame) -> str:
-    """" Here: group CER x% vs y% unordered" for groups where order costs over 5 points of CER."""
+    """ " Here: group CER x% vs y% unordered" for groups where order costs over 5 points of CER."""
     gaps = []
     for _, row in summary.iterrows():
         cer, unordered = finite_or_none(row.get("micro_cer")), finite_or_none(row.get("cer_unordered"))
