@@ -56,9 +56,9 @@ def nothing_paired(comparison: Any) -> str:
         return ", ".join(f"{backend} · {pipeline}" for backend, pipeline in groups) or "(none)"
 
     return (
-        f"no backend x pipeline group of A pairs with one of B: groups pair when they run the same "
-        f"backend with the same pipeline steps. A ({comparison.name_a}) has: {listing(comparison.unpaired_a)}; "
-        f"B ({comparison.name_b}) has: {listing(comparison.unpaired_b)}"
+        "no backend x pipeline group of A pairs with one of B: groups pair when they run the same "
+        f"backend with the same pipeline steps. A ({comparison.name_a}) has: "
+        f"{listing(comparison.unpaired_a)}; B ({comparison.name_b}) has: {listing(comparison.unpaired_b)}"
     )
 
 

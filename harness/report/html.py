@@ -254,8 +254,8 @@ def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]
                 "id": "chart-pareto",
                 "title": "Accuracy against throughput",
                 "caption": (
-                    f"Each point is one backend with one pipeline: CER on the {int(summary['common_samples'].iloc[0])} "
-                    "samples every group scored, against median pages/s. "
+                    "Each point is one backend with one pipeline: CER on the "
+                    f"{int(summary['common_samples'].iloc[0])} samples every group scored, against pages/s. "
                     if on_common and len(summary)
                     else "Each point is one backend with one pipeline; bars are 95% intervals of CER. "
                 )
