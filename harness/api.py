@@ -28,17 +28,20 @@ import os
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from harness.defaults import DEFAULT_BACKEND
 from harness.errors import (
     ConfigError,
     EngineNotInstalledError,
     OcrHarnessError,
     PluginError,
 )
-from harness.worker import BackendSpec, Outcome, Task
 
-DEFAULT_BACKEND = "rapidocr"
+if TYPE_CHECKING:  # at run time they load pydantic: imported where used, so `import harness` stays light
+    from harness.backends import BackendSpec
+    from harness.worker import Outcome
+
 #: Pages of one file are joined with a form feed, as Tesseract separates pages.
 PAGE_SEPARATOR = "\f"
 
@@ -94,7 +97,7 @@ class Extractor:
         self._validated: dict[str, _Settings] = {}
         self._executor: Any = None  # a ProcessExecutor, created on first use
         self._closed = False
-        _check_plugins(self.plugins)
+        _validate_plugins(self.plugins)
         self._settings({})  # fail fast: a bad configuration raises here, before any OCR
 
     async def __aenter__(self) -> Extractor:
@@ -155,6 +158,8 @@ class Extractor:
     async def _outcomes(self, path: PathLike, settings: _Settings) -> list[Outcome]:
         if self._closed:
             raise RuntimeError("this Extractor is closed")
+        from harness.worker import Task
+
         image = os.fspath(path)
         pages = await asyncio.to_thread(_count_pages, image, settings.max_pixels)
         executor = self._get_executor()
@@ -192,7 +197,7 @@ class Extractor:
         merged = {**self._defaults, **{k: v for k, v in overrides.items() if v is not None}}
         key = json.dumps(merged, sort_keys=True, default=str)
         if key not in self._validated:
-            self._validated[key] = _validate(self.plugins, **merged)
+            self._validated[key] = _validate_settings(self.plugins, **merged)
         return self._validated[key]
 
 
@@ -203,7 +208,7 @@ def _count_pages(image: str, max_pixels: int | None) -> int:
     return count_pages(image, max_pixels=max_pixels)
 
 
-def _check_plugins(plugins: tuple[str, ...]) -> None:
+def _validate_plugins(plugins: tuple[str, ...]) -> None:
     from harness.plugins import get_registry
 
     failed = [failure for failure in get_registry(plugins).failures if failure.plugin in plugins]
@@ -212,7 +217,7 @@ def _check_plugins(plugins: tuple[str, ...]) -> None:
         raise PluginError(f"plugin module(s) could not be loaded: {details}")
 
 
-def _validate(
+def _validate_settings(
     plugins: tuple[str, ...],
     *,
     backend: str,
@@ -225,8 +230,10 @@ def _validate(
     """Check a configuration in the main process, raising the ConfigError a user can act on."""
     from pydantic import ValidationError
 
+    from harness.backends import BackendSpec
     from harness.pipeline import build_pipeline, describe_params, parse_pipeline
     from harness.plugins import get_registry
+    from harness.validation import describe_errors
 
     registry = get_registry(plugins)
     backend_class = registry.backend(backend)
@@ -239,10 +246,7 @@ def _validate(
     try:
         options = backend_class.Options(**dict(backend_options))
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'value'}: {item['msg']}"
-            for item in error.errors()
-        )
+        problems = describe_errors(error, backend_class.Options)
         raise ConfigError(
             f"bad option for backend {backend!r}: {problems}",
             fix=f"valid options: {describe_params(backend_class.Options)}",
@@ -352,7 +356,7 @@ async def extract_text(
     max_pixels: int | None = None,
     plugins: Sequence[str] = (),
 ) -> str:
-    """The text of ``path`` (pages joined with "\\f"); ``backend=None`` means "rapidocr"."""
+    """The text of ``path`` (pages joined with "\\f"); ``backend=None`` means ``DEFAULT_BACKEND``."""
     overrides = _overrides(backend, language, preprocess, backend_options, timeout, max_pixels)
     extractor = await _shared_extractor(plugins, None, overrides)
     return await extractor.extract_text(path, **overrides)

@@ -32,11 +32,11 @@ from ocr_harness_plugins.backends.aspose.backend import (
 from PIL import Image, ImageDraw, ImageFont
 
 from harness.api import Extractor, extract_many, extract_text
-from harness.backends import Line
+from harness.backends import BackendSpec, Line
 from harness.errors import ConfigError, ImageReadError, LicenseError
 from harness.executor import ProcessExecutor
 from harness.plugins import get_registry
-from harness.worker import BackendSpec, Outcome, Task
+from harness.worker import Outcome, Task
 
 CLI = [str(Path(sys.executable).with_name("ocr-harness"))]
 REAL_LINE = "line_en_jebb1896_0136_18.png"  # "that he is under the spell of some angry"

@@ -23,9 +23,10 @@ from ocr_harness_plugins.backends.tesseract import TesseractBackend
 from PIL import Image, ImageDraw, ImageFont
 from pydantic import ValidationError
 
+from harness.backends import BackendSpec
 from harness.errors import UnsupportedLanguageError
 from harness.images import load_page
-from harness.worker import BackendSpec, Task, WorkerState, run_task
+from harness.worker import Task, WorkerState, run_task
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 

@@ -16,6 +16,8 @@ FILE_HEADER = "==> {} <=="
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    from harness.defaults import DEFAULT_BACKEND
+
     parser = subparsers.add_parser(
         "extract",
         help="print the text of image files",
@@ -23,7 +25,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "(pages of a multi-page file are separated by a form feed).",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, TIFF, JPEG, ...)")
-    parser.add_argument("--backend", default="rapidocr", help="OCR backend (default: rapidocr)")
+    parser.add_argument(
+        "--backend", default=DEFAULT_BACKEND, help=f"OCR backend (default: {DEFAULT_BACKEND})"
+    )
     parser.add_argument("--language", default="en", metavar="CODE", help="ISO 639-1 code (default: en)")
     parser.add_argument(
         "--preprocess",
@@ -36,8 +40,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "-o",
         action="append",
         default=[],
-        metavar="KEY=VALUE",
-        help="a backend option (repeatable); 'ocr-harness plugins' lists each backend's options",
+        metavar="[BACKEND.]KEY=VALUE",
+        help="a backend option, e.g. psm=7 (repeatable); 'ocr-harness plugins' lists each backend's options",
     )
     parser.add_argument(
         "--jobs",
@@ -98,17 +102,22 @@ async def _extract(args: argparse.Namespace) -> list[tuple[str, list[str], Any]]
     import asyncio
 
     from harness.api import Extractor
-    from harness.errors import OcrHarnessError
+    from harness.errors import ConfigError, OcrHarnessError
+    from harness.options import parse_option_flags
 
+    backend = args.backend
+    options, problems = parse_option_flags(args.option, [backend])
+    if problems:
+        raise ConfigError("; ".join(problems))
     extractor = Extractor(
-        backend=args.backend,
+        backend=backend,
         language=args.language,
         preprocess=args.preprocess,
         concurrency=args.jobs,
         timeout=args.timeout,
         max_pixels=args.max_image_pixels,
         plugins=tuple(getattr(args, "plugin", None) or ()),
-        backend_options=parse_options(args.option),
+        backend_options=options[backend],
     )
 
     async def one(path: str) -> tuple[str, list[str], OcrHarnessError | None]:
@@ -119,23 +128,6 @@ async def _extract(args: argparse.Namespace) -> list[tuple[str, list[str], Any]]
 
     async with extractor:
         return list(await asyncio.gather(*(one(path) for path in args.files)))
-
-
-def parse_options(items: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs; values are read as JSON where they parse (true, 3, 0.5), else kept as text."""
-    from harness.errors import ConfigError
-
-    options: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"cannot read backend option {item!r}", fix="write it as --option key=value")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        options[key.strip()] = value
-    return options
 
 
 def _positive_int(text: str) -> int:
