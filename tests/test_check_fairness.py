@@ -103,3 +103,39 @@ def test_order_free_limits_gate_recognition_apart_from_reading_order(tmp_path: P
     assert main(["--plugin", *PLUGINS, "check", str(run), "--max-cer", "1%"]) == 1
     out = capsys.readouterr().out
     assert "max_cer_unordered" in out and "max_bow_wer" in out
+
+
+def test_a_slowdown_fails_only_when_it_holds_across_rounds(tmp_path: Path, capsys) -> None:
+    import csv
+
+    run = echo_run(
+        tmp_path, "timed", {f"line_en_{n}": ("same text", "same text") for n in range(3)}, "--rounds", "2"
+    )
+    with (run / "summary.csv").open(encoding="utf-8") as handle:
+        [row] = list(csv.DictReader(handle))
+    median, fastest = float(row["pages_per_s"]), float(row["pages_per_s_max"])
+
+    def baseline(name: str, slowest: float, rounds: int = 2) -> Path:
+        path = tmp_path / f"{name}.csv"
+        fields = {**row, "pages_per_s": str(median * 2), "pages_per_s_min": str(slowest),
+                  "pages_per_s_max": str(max(slowest, median * 2)), "rounds": str(rounds)}  # fmt: skip
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(fields))
+            writer.writeheader()
+            writer.writerow(fields)
+        return path
+
+    def check(path: Path) -> tuple[int, str]:
+        capsys.readouterr()
+        code = main(
+            ["--plugin", *PLUGINS, "check", str(run), "--baseline", str(path), "--max-slowdown", "10%"]
+        )
+        return code, capsys.readouterr().out
+
+    # Half the baseline's median speed, but the fastest round nearly matches the baseline's slowest.
+    code, out = check(baseline("overlapping", slowest=fastest * 1.05))
+    assert code == 0 and "not in every round" in out
+    code, out = check(baseline("consistent", slowest=fastest * 2))
+    assert code == 1 and "fastest round vs the baseline's slowest" in out
+    code, out = check(baseline("single", slowest=median * 2, rounds=1))
+    assert code == 1 and "single round" in out
