@@ -280,8 +280,9 @@ def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]
             {
                 "id": "chart-latency",
                 "title": "Latency per job",
-                "caption": "Seconds per job (load, preprocess and recognise), warm jobs only: the first "
-                "job of each worker also starts its engine. Box: quartiles and median; whiskers: min, max.",
+                "caption": "Seconds per job (load, preprocess and recognise), warm jobs only: engines and "
+                "languages are loaded before timing, and a job that still had to load them is left out. "
+                "Box: quartiles and median; whiskers: min, max.",
                 "svg": charts.latency_boxes(boxes),
             }
         )
