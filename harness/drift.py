@@ -13,6 +13,7 @@ are intended (``--allow-config-change``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -67,10 +68,8 @@ def pipeline_identity(text: str, steps: Mapping[str, Any] | None = None) -> str:
         params = dict(call.params)
         step_class = (steps or {}).get(call.name)
         if step_class is not None:
-            try:
+            with contextlib.suppress(Exception):  # invalid for this version: keep as written
                 params = step_class.Params(**params).model_dump(mode="json")
-            except Exception:  # invalid for this version: keep as written
-                pass
         resolved.append([call.name, params])
     return json.dumps(resolved, sort_keys=True, default=str)
 

@@ -6,7 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 from conftest import missing_requirement
 from echo_backend import make_echo_dataset
 

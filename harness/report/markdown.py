@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.run_folder import RunInfo
 from harness.stats import finite_or_none
 
 NOT_COMPARABLE = "n/c (truncated)"
@@ -66,14 +67,13 @@ def common_samples_sentence(summary: pd.DataFrame) -> str | None:
 
 def summary_table(summary: pd.DataFrame) -> str:
     """The Markdown table alone (what the terminal prints at the end of a run)."""
-    ranked_columns = [
-        column for _, column, lower in _COLUMNS if column and lower is not None and column != "pages_per_s"
-    ]
-    if not same_samples(summary):
-        ranked_columns = [column for column in ranked_columns if column not in _OWN_PAGES]
-    best = {
-        column: _best(summary, column, lower) for _, column, lower in _COLUMNS if column in ranked_columns
-    }
+    own_pages_ranked = same_samples(summary)
+    best: dict[str, Any] = {
+        column: _best(summary, column, lower)
+        for _, column, lower in _COLUMNS
+        if column and lower is not None and column != "pages_per_s"
+        and (own_pages_ranked or column not in _OWN_PAGES)
+    }  # fmt: skip
     best.update(speed_marks(summary))
     lines = [
         "| " + " | ".join(heading for heading, _, _ in _COLUMNS) + " |",
@@ -89,10 +89,11 @@ def summary_table(summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def summary_notes(summary: pd.DataFrame, info: dict[str, Any]) -> list[str]:
+def summary_notes(summary: pd.DataFrame, info: RunInfo | dict[str, Any]) -> list[str]:
     """The lines under the table: denominators, normalisation, failures, speed definitions."""
-    normalisation = (info.get("normalisation") or {}).get("id", "nfc-ws@1")
-    policy = info.get("failure_policy") or (summary["failure_policy"].iloc[0] if len(summary) else "exclude")
+    info = RunInfo.of(info)
+    normalisation = info.normalisation_id or "nfc-ws@1"
+    policy = info.failure_policy or (summary["failure_policy"].iloc[0] if len(summary) else "exclude")
     notes = [
         f"Normalisation `{normalisation}` on both texts before scoring. CER = character edits "
         "(S+D+I) / reference characters, counted as grapheme clusters; WER the same for words. "
@@ -133,8 +134,7 @@ def summary_notes(summary: pd.DataFrame, info: dict[str, Any]) -> list[str]:
             "so its CER and WER must not be compared."
         )
     notes.extend(fairness_notes(summary))
-    workers = info.get("workers")
-    threads = info.get("threads_per_worker")
+    workers, threads = info.workers, info.threads_per_worker
     setup = f" on {workers} worker(s) x {threads} thread(s)" if workers else ""
     rounds = int(summary["rounds"].max()) if "rounds" in summary and len(summary) else 1
     spread = (
@@ -193,12 +193,13 @@ def reading_order_examples(summary: pd.DataFrame) -> str:
     return f" Here: {'; '.join(gaps)}." if gaps else ""
 
 
-def summary_markdown(summary: pd.DataFrame, info: dict[str, Any]) -> str:
+def summary_markdown(summary: pd.DataFrame, info: RunInfo | dict[str, Any]) -> str:
     """The whole summary.md."""
-    title = f"# {info.get('suite', 'run')}: summary"
-    started = info.get("started")
+    info = RunInfo.of(info)
+    title = f"# {info.suite or 'run'}: summary"
+    started = info.started
     subtitle = f"Run started {started}." if started else ""
-    if info.get("interrupted"):
+    if info.interrupted:
         subtitle += " The run was interrupted: figures cover the jobs that finished."
     parts = [
         title,
