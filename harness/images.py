@@ -1,18 +1,25 @@
 """Opening images, with errors that name the file and say what is wrong.
 
-Pillow's decompression-bomb guard stays on: an image over the pixel limit is an
+A page over the pixel limit (the guard against decompression bombs) is an
 ImageReadError unless the caller raises the limit (``max_pixels``, the
-``--max-image-pixels`` option, or ``OCR_HARNESS_MAX_IMAGE_PIXELS``).
+``--max-image-pixels`` option, or ``OCR_HARNESS_MAX_IMAGE_PIXELS``). The limit
+is checked on every page's header before anything is decoded, and it is the one
+limit that applies: Pillow's own global guard is off while the harness has a
+file open, so a raised limit really reaches the decoder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from harness.errors import ImageReadError
+from harness.files import ensure_regular
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -20,6 +27,8 @@ if TYPE_CHECKING:
 #: Pillow's own default (about 89 megapixels): a 600-DPI A3 scan still fits.
 DEFAULT_MAX_PIXELS = 89_478_485
 MAX_PIXELS_ENV = "OCR_HARNESS_MAX_IMAGE_PIXELS"
+#: Key in a loaded image's ``info``: the pixel limit it was loaded under.
+MAX_PIXELS_INFO = "ocr_harness_max_pixels"
 
 
 def max_pixels_limit(max_pixels: int | None = None) -> int:
@@ -29,77 +38,143 @@ def max_pixels_limit(max_pixels: int | None = None) -> int:
     return int(raw) if raw else DEFAULT_MAX_PIXELS
 
 
-def count_pages(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> int:
-    """Number of pages (frames) in an image file: more than one for multi-page TIFF."""
-    with _open(Path(path), max_pixels) as image:
-        return getattr(image, "n_frames", 1)
+def count_pages(
+    path: str | os.PathLike[str], *, max_pixels: int | None = None, check_size: bool = True
+) -> int:
+    """Number of pages: the pages of a TIFF; every other file (animated WebP included) is one page.
+
+    With ``check_size`` every page is checked against the pixel limit (from its
+    header: nothing is decoded), so a bomb on page 2 is refused here. Without
+    it, only the pages are counted, and each page is checked when it is loaded:
+    one oversized or damaged page then fails alone, the others are read.
+    """
+    path = Path(path)
+    limit = max_pixels_limit(max_pixels)
+    with _pillow_limit(), _open(path) as image:
+        pages = _pages(image)
+        if check_size:
+            for page in range(pages):
+                _seek(path, image, page, pages)
+                _check_size(path, image, limit, page, pages)
+        return pages
 
 
 def load_page(path: str | os.PathLike[str], page: int = 0, *, max_pixels: int | None = None) -> Image.Image:
     """Decode one page of an image file fully into memory, as RGB or L.
 
     Raises ImageReadError naming the file for a missing, empty, truncated,
-    non-image or oversized file, or a page index past the last page.
+    non-image, non-regular or oversized file (the page's own size is checked
+    before it is decoded), or a page index past the last page.
     """
     path = Path(path)
-    with _open(path, max_pixels) as image:
-        pages = getattr(image, "n_frames", 1)
+    limit = max_pixels_limit(max_pixels)
+    with _pillow_limit(), _open(path) as image:
+        pages = _pages(image)
         if not 0 <= page < pages:
             raise ImageReadError(f"{path}: has {pages} page(s), there is no page {page + 1}")
+        _seek(path, image, page, pages)
+        _check_size(path, image, limit, page, pages)
         try:
-            image.seek(page)
             dpi = image.info.get("dpi")
             image.load()
             loaded = _normalise_mode(image)
-        except (OSError, SyntaxError, ValueError) as error:
+        except (OSError, SyntaxError, ValueError, EOFError) as error:
             raise ImageReadError(
-                f"{path}: the image data is damaged or truncated ({error})",
+                f"{path}: the image data{_of_page(page, pages)} is damaged or truncated ({error})",
                 fix="re-export or re-scan the file",
             ) from None
     if dpi:
         loaded.info["dpi"] = dpi
+    loaded.info[MAX_PIXELS_INFO] = limit  # steps that enlarge a page keep within the same limit
     return loaded
 
 
-def _open(path: Path, max_pixels: int | None) -> Image.Image:
+def image_header(path: str | os.PathLike[str], page: int = 0) -> tuple[tuple[int, int], float | None]:
+    """Size and DPI of one page from the file header (nothing decoded, no pixel limit).
+
+    Raises ImageReadError for a file that cannot be opened.
+    """
+    path = Path(path)
+    with _pillow_limit(), _open(path) as image:
+        _seek(path, image, page, _pages(image))
+        dpi = image.info.get("dpi")
+        return image.size, round(float(dpi[0]), 1) if dpi and dpi[0] else None
+
+
+# Pillow's own guard is a global read again inside decoders (after Image.open returns).
+# The harness checks every page itself, so the global is off while a file is open;
+# a lock keeps threads (the async API opens headers off the event loop) from
+# restoring each other's value.
+_LIMIT_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def _pillow_limit() -> Iterator[None]:
+    from PIL import Image
+
+    with _LIMIT_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's warnings about odd metadata: errors say what matters
+        previous = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
+
+
+def _pages(image: Image.Image) -> int:
+    # Frames of an animated WebP, GIF or MPO are not pages of a document: one page, the first frame.
+    return getattr(image, "n_frames", 1) if image.format == "TIFF" else 1
+
+
+def _seek(path: Path, image: Image.Image, page: int, pages: int) -> None:
+    try:
+        image.seek(page)
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise ImageReadError(
+            f"{path}: page {page + 1} of {pages} is damaged ({error})", fix="re-export or re-scan the file"
+        ) from None
+
+
+def _check_size(path: Path, image: Image.Image, limit: int, page: int, pages: int) -> None:
+    width, height = image.size
+    if width * height > limit:
+        raise ImageReadError(
+            f"{path}: {f'page {page + 1} of {pages}' if pages > 1 else 'the image'} ({width}x{height} = "
+            f"{width * height:,} pixels) is larger than the limit of {limit:,} pixels "
+            "(the guard against decompression bombs)",
+            fix=f"if you trust the file, raise the limit with --max-image-pixels or {MAX_PIXELS_ENV}",
+        )
+
+
+def _of_page(page: int, pages: int) -> str:
+    return f" of page {page + 1} of {pages}" if pages > 1 else ""
+
+
+def _open(path: Path) -> Image.Image:
     from PIL import Image, UnidentifiedImageError
 
-    if not path.exists():
-        raise ImageReadError(f"{path}: no such file")
-    if path.is_dir():
-        raise ImageReadError(f"{path}: is a folder, not an image file")
+    try:
+        ensure_regular(path)
+    except FileNotFoundError:
+        raise ImageReadError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"{path}: is a folder, not an image file") from None
+    except OSError as error:
+        raise ImageReadError(f"{path}: cannot be opened ({error.strerror})") from None
     if path.stat().st_size == 0:
         raise ImageReadError(f"{path}: the file is empty (0 bytes)")
-    limit = max_pixels_limit(max_pixels)
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = limit
     try:
-        with warnings.catch_warnings():
-            # Pillow warns between 1x and 2x its limit and raises above; we refuse both.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path)
-            width, height = image.size
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageReadError(
-            f"{path}: the image is larger than the limit of {limit:,} pixels "
-            "(Pillow's guard against decompression bombs)",
-            fix=f"if you trust the file, raise the limit with --max-image-pixels or {MAX_PIXELS_ENV}",
-        ) from None
+        image = Image.open(path)
     except UnidentifiedImageError:
         raise ImageReadError(
             f"{path}: not an image Pillow can read (the content is not PNG, TIFF, JPEG or another "
             "known format, whatever the extension says)"
         ) from None
-    except OSError as error:
-        raise ImageReadError(f"{path}: cannot be opened as an image ({error})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
-    if width * height > limit:
-        image.close()
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageReadError(
-            f"{path}: the image is larger than the limit of {limit:,} pixels",
-            fix=f"if you trust the file, raise the limit with --max-image-pixels or {MAX_PIXELS_ENV}",
-        )
+            f"{path}: the image is damaged or truncated: it cannot be opened ({error})"
+        ) from None
     return image
 
 

@@ -42,13 +42,14 @@ class Job:
     def runnable(self) -> bool:
         return self.skip_reason is None and self.problem_type is None
 
-    def task(self) -> Task:
+    def task(self, *, max_pixels: int | None = None) -> Task:
         return Task(
             image=str(self.sample.image),
             backend=self.backend.spec,
             pipeline=self.pipeline,
             page=self.sample.page,
             language=self.language,
+            max_pixels=max_pixels,
         )
 
 
@@ -117,6 +118,8 @@ def _problem_type(sample: Sample) -> str | None:
     """The error class a broken sample's row gets (its files are never handed to an engine)."""
     if not sample.problem:
         return None
+    if getattr(sample, "problem_type", None):
+        return str(sample.problem_type)
     problem_file = getattr(sample, "problem_file", None)
     if problem_file is not None and Path(problem_file) == Path(sample.image):
         return ImageReadError.__name__

@@ -1,4 +1,8 @@
-"""ocr-harness check: the CI gate. Exit 0 when every check passes, 1 when any fails."""
+"""ocr-harness check: the CI gate. Exit 0 when every check passes, 1 when any fails.
+
+Errors have their own exit codes (2 usage, 3 unreadable input, 5 unwritable
+output, 70 internal), so 1 always means "a threshold was crossed".
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "when its paired 95%% interval excludes zero; a slowdown timed over several rounds only when it "
             "holds across rounds. Groups pair with the baseline's by backend name and pipeline steps; any "
             "other configuration difference (options, engine version, model hashes, normalisation, dataset) "
-            "fails unless --allow-config-change. Exit 0: all passed; 1: a check failed."
+            "fails unless --allow-config-change. Exit 0: all passed; 1: a check failed; "
+            "2: a usage error; 3: an unreadable run folder or baseline; 5: an unwritable --junit file; "
+            "70: an internal error."
         ),
     )
     parser.add_argument("run", type=Path, metavar="RUN", help="run folder (e.g. reports/latest)")

@@ -1,7 +1,8 @@
 """``ocr-harness extract FILES...``: print the text of image files.
 
 One file's problem (missing, unreadable, an engine failure) is printed to
-stderr naming the file, and the other files are still read. The exit code is 0
+stderr naming the file, and the other files are still read; so are the other
+pages of a multi-page file with one bad page. The exit code is 0
 when every file was read, else the highest exit code among the errors.
 """
 
@@ -70,38 +71,44 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
+    from harness.files import printable_path
+
     results = asyncio.run(_extract(args))
-    failures = [(path, error) for path, _, error in results if error is not None]
+    failures = [error for _, _, errors in results for error in errors]
     if args.json:
         document = [
             {
-                "file": path,
+                "file": printable_path(path),
                 "pages": pages,
-                "error": None if error is None else {"type": type(error).__name__, "message": str(error)},
+                "error": None
+                if not errors
+                else {"type": type(errors[0]).__name__, "message": str(errors[0])},
             }
-            for path, pages, error in results
+            for path, pages, errors in results
         ]
         json.dump(document, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
         several = len(results) > 1
         printed = False
-        for path, pages, error in results:
-            if error is not None:
+        for path, pages, _ in results:
+            if not any(page is not None for page in pages):
                 continue
             if several:
-                sys.stdout.write(("\n" if printed else "") + FILE_HEADER.format(path) + "\n")
-            sys.stdout.write("\f".join(pages) + "\n")
+                sys.stdout.write(("\n" if printed else "") + FILE_HEADER.format(printable_path(path)) + "\n")
+            # A page that failed is an empty page: the others keep their place between form feeds.
+            sys.stdout.write("\f".join(page or "" for page in pages) + "\n")
             printed = True
-    for _, error in failures:
+    for error in failures:
         print(f"ocr-harness: error: {error}", file=sys.stderr)
-    return max((error.exit_code for _, error in failures), default=0)
+    return max((error.exit_code for error in failures), default=0)
 
 
-async def _extract(args: argparse.Namespace) -> list[tuple[str, list[str], Any]]:
+async def _extract(args: argparse.Namespace) -> list[tuple[str, list[str | None], list[Any]]]:
+    """Per file: the text of each page (None for a page that failed), and the errors."""
     import asyncio
 
-    from harness.api import Extractor
+    from harness.api import Extractor, page_error
     from harness.errors import ConfigError, OcrHarnessError
     from harness.options import parse_option_flags
 
@@ -120,11 +127,14 @@ async def _extract(args: argparse.Namespace) -> list[tuple[str, list[str], Any]]
         backend_options=options[backend],
     )
 
-    async def one(path: str) -> tuple[str, list[str], OcrHarnessError | None]:
+    async def one(path: str) -> tuple[str, list[str | None], list[OcrHarnessError]]:
         try:
-            return path, await extractor.extract_pages(path), None
+            outcomes = await extractor.extract_outcomes(path)
         except OcrHarnessError as error:
-            return path, [], error
+            return path, [], [error]
+        # One damaged page of a multi-page file costs that page only, as in a run.
+        errors = [page_error(outcome, path) for outcome in outcomes if not outcome.ok]
+        return path, [outcome.text if outcome.ok else None for outcome in outcomes], errors
 
     async with extractor:
         return list(await asyncio.gather(*(one(path) for path in args.files)))
