@@ -11,6 +11,7 @@ file open, so a raised limit really reaches the decoder.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
 import warnings
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, cast
 
 from harness.errors import ImageReadError
 from harness.files import ensure_regular
+from harness.pdf_pages import DEFAULT_PDF_DPI, count_pdf_pages, is_pdf, render_pdf_page
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -29,6 +31,15 @@ DEFAULT_MAX_PIXELS = 89_478_485
 MAX_PIXELS_ENV = "OCR_HARNESS_MAX_IMAGE_PIXELS"
 #: Key in a loaded image's ``info``: the pixel limit it was loaded under.
 MAX_PIXELS_INFO = "ocr_harness_max_pixels"
+
+#: What ``extract`` and the API shrink a larger page to before OCR: 40 megapixels,
+#: an A3 page at 400 dpi or an A4 page at 600 dpi. Engines gain nothing above it.
+DEFAULT_PIXEL_BUDGET = 40_000_000
+#: The largest image ``extract`` and the API accept when they downscale by themselves
+#: (a 12000x16000 scan is 192 megapixels); the guard against decompression bombs stays.
+AUTO_DOWNSCALE_MAX_PIXELS = 400_000_000
+#: Resolution tags below this are not trusted (real scans carry 1-dpi tags).
+MIN_PLAUSIBLE_DPI = 70
 
 
 def max_pixels_limit(max_pixels: int | None = None) -> int:
@@ -50,6 +61,8 @@ def count_pages(
     """
     path = Path(path)
     limit = max_pixels_limit(max_pixels)
+    if _is_pdf_file(path):
+        return count_pdf_pages(path)
     with _pillow_limit(), _open(path) as image:
         pages = _pages(image)
         if check_size:
@@ -59,8 +72,19 @@ def count_pages(
         return pages
 
 
-def load_page(path: str | os.PathLike[str], page: int = 0, *, max_pixels: int | None = None) -> Image.Image:
-    """Decode one page of an image file fully into memory, as RGB or L.
+def load_page(
+    path: str | os.PathLike[str],
+    page: int = 0,
+    *,
+    max_pixels: int | None = None,
+    pixel_budget: int | None = None,
+    pdf_dpi: float = DEFAULT_PDF_DPI,
+) -> Image.Image:
+    """Decode one page of an image file (or render one PDF page) into memory, as RGB or L.
+
+    ``pixel_budget``: shrink a larger page to it while loading (JPEG decodes at a
+    reduced scale, PDF pages render small, others are reduced at once after decoding),
+    recording ``downscaled_from`` in its info. ``pdf_dpi``: PDF rendering resolution.
 
     Raises ImageReadError naming the file for a missing, empty, truncated,
     non-image, non-regular or oversized file (the page's own size is checked
@@ -68,6 +92,8 @@ def load_page(path: str | os.PathLike[str], page: int = 0, *, max_pixels: int | 
     """
     path = Path(path)
     limit = max_pixels_limit(max_pixels)
+    if _is_pdf_file(path):
+        return render_pdf_page(path, page, dpi=pdf_dpi, max_pixels=limit, pixel_budget=pixel_budget)
     with _pillow_limit(), _open(path) as image:
         pages = _pages(image)
         if not 0 <= page < pages:
@@ -76,6 +102,11 @@ def load_page(path: str | os.PathLike[str], page: int = 0, *, max_pixels: int | 
         _check_size(path, image, limit, page, pages)
         try:
             dpi = image.info.get("dpi")
+            full_size = image.size
+            over_budget = pixel_budget is not None and full_size[0] * full_size[1] > pixel_budget
+            if over_budget and image.format == "JPEG":
+                # DCT scaling: decodes at 1/2, 1/4 or 1/8 size directly, never the full image.
+                image.draft(image.mode, _fit(full_size, pixel_budget or 0))
             image.load()
             loaded = _normalise_mode(image)
         except (OSError, SyntaxError, ValueError, EOFError) as error:
@@ -83,10 +114,73 @@ def load_page(path: str | os.PathLike[str], page: int = 0, *, max_pixels: int | 
                 f"{path}: the image data{_of_page(page, pages)} is damaged or truncated ({error})",
                 fix="re-export or re-scan the file",
             ) from None
+    if over_budget:
+        loaded = _shrink_to(loaded, _fit(full_size, pixel_budget or 0))
+        loaded.info["downscaled_from"] = full_size
     if dpi:
-        loaded.info["dpi"] = dpi
+        loaded.info["dpi"] = _scaled_dpi(dpi, full_size[0], loaded.width) if over_budget else dpi
     loaded.info[MAX_PIXELS_INFO] = limit  # steps that enlarge a page keep within the same limit
     return loaded
+
+
+def _fit(size: tuple[int, int], budget: int) -> tuple[int, int]:
+    """The largest size of the same shape within ``budget`` pixels."""
+    scale = math.sqrt(budget / (size[0] * size[1]))
+    return max(1, math.floor(size[0] * scale)), max(1, math.floor(size[1] * scale))
+
+
+def _shrink_to(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    from PIL import Image
+
+    if image.size == size:
+        return image
+    # reduce() by a whole factor is cheap and frees the full-size copy; Lanczos finishes the job.
+    factor = min(image.width // size[0], image.height // size[1])
+    if factor >= 2:
+        image = image.reduce(factor)
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
+def _scaled_dpi(dpi: object, full_width: int, width: int) -> tuple[float, float]:
+    x, y = (dpi if isinstance(dpi, tuple) else (dpi, dpi))  # type: ignore[misc]
+    ratio = width / full_width
+    return float(x) * ratio, float(y) * ratio
+
+
+_guard_lock = threading.Lock()
+_guard_users = 0
+_guard_saved: int | None = None
+
+
+@contextlib.contextmanager
+def _without_pillow_guard() -> Iterator[None]:
+    """Pillow's global pixel guard off while the harness, which checks each size itself, reads a file.
+
+    Pillow checks its own limit on open, seek and decode, so a raised harness limit
+    would not reach the decoder otherwise. Counted under a lock: threads reading
+    files at once (the API counts pages on threads) restore Pillow's value once, last.
+    """
+    global _guard_users, _guard_saved
+    from PIL import Image
+
+    with _guard_lock:
+        if _guard_users == 0:
+            _guard_saved = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = None
+        _guard_users += 1
+    try:
+        yield
+    finally:
+        with _guard_lock:
+            _guard_users -= 1
+            if _guard_users == 0:
+                Image.MAX_IMAGE_PIXELS = _guard_saved
+
+
+def _is_pdf_file(path: Path) -> bool:
+    if not path.is_file():
+        _open(path).close()  # raises the error that names the file and what it is
+    return is_pdf(path)
 
 
 def image_header(path: str | os.PathLike[str], page: int = 0) -> tuple[tuple[int, int], float | None]:
@@ -143,7 +237,9 @@ def _check_size(path: Path, image: Image.Image, limit: int, page: int, pages: in
             f"{path}: {f'page {page + 1} of {pages}' if pages > 1 else 'the image'} ({width}x{height} = "
             f"{width * height:,} pixels) is larger than the limit of {limit:,} pixels "
             "(the guard against decompression bombs)",
-            fix=f"if you trust the file, raise the limit with --max-image-pixels or {MAX_PIXELS_ENV}",
+            fix=f"if you trust the file, raise the limit with --max-image-pixels or {MAX_PIXELS_ENV}, and "
+            "add 'downscale(max_megapixels=40)' as the pipeline's first step (extract and the API shrink "
+            "pages by themselves)",
         )
 
 

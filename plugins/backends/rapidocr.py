@@ -25,7 +25,7 @@ from harness.backends import Availability, Backend, BackendOptions, Line, Recogn
 from harness.hashing import file_sha256
 from harness.hookspecs import hookimpl
 
-from .rapidocr_lines import Word, assemble_lines, glyph_spans
+from .rapidocr_lines import Word, assemble_lines, glyph_spans, skew_angle
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -110,6 +110,12 @@ class RapidOcrOptions(BackendOptions):
         le=5.0,
         description="how far detected text boxes are grown before reading: larger keeps more of "
         "ascenders, descenders and accents, too large takes in neighbouring words and lines",
+    )
+    reading_order: Literal["columns", "raw"] = Field(
+        default="columns",
+        description="'columns': find columns and blocks from the line boxes (recursive XY-cut on the "
+        "page turned straight) and read them as a person would; 'raw': lines in rows, top to bottom "
+        "and left to right, so the lines of side-by-side columns alternate",
     )
     max_side_len: int = Field(
         default=2000,
@@ -230,15 +236,20 @@ class RapidOcrBackend(Backend):
         else:
             # RapidOCR takes arrays as OpenCV does: BGR.
             pixels = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
-        lines = lines_of(self._engine(pixels))
+        assert isinstance(self.options, RapidOcrOptions)
+        lines = lines_of(self._engine(pixels), reading_order=self.options.reading_order == "columns")
         return Recognition(text="\n".join(line.text for line in lines), lines=lines)
 
     def close(self) -> None:
         self._engine = None
 
 
-def lines_of(result: Any) -> list[Line]:
-    """The lines of a RapidOCR result, put together from its boxes (see rapidocr_lines)."""
+def lines_of(result: Any, *, reading_order: bool = True) -> list[Line]:
+    """The lines of a RapidOCR result, put together from its boxes (see rapidocr_lines).
+
+    With ``reading_order``, lines are sorted as a person reads them (harness.reading_order,
+    columns found from the line boxes on the page turned straight); else in rows, top to bottom.
+    """
     boxes = getattr(result, "boxes", None)
     texts = getattr(result, "txts", None)
     scores = getattr(result, "scores", None)
@@ -252,7 +263,12 @@ def lines_of(result: Any) -> list[Line]:
         for box, text, score, chars in zip(boxes, texts, scores, placed, strict=True)
         if text.strip()
     ]
-    return assemble_lines(words)
+    lines = assemble_lines(words)
+    if not reading_order:
+        return lines
+    from harness.reading_order import order_lines
+
+    return order_lines(lines, skew=skew_angle(words))
 
 
 def _model_dir() -> Path | None:
