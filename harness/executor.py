@@ -2,6 +2,8 @@
 
 Contract
 --------
+``await executor.warm_up(task)`` runs a warm-up task (engine created, language
+loaded, nothing read) once on every worker, so jobs timed after it are warm.
 ``await executor.run(task, timeout=...)`` waits for a free worker, runs one
 :class:`~harness.worker.Task` there and returns its :class:`~harness.worker.Outcome`.
 It never raises for anything the task, its image or its engine does: failures
@@ -105,6 +107,15 @@ class Executor(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Stop the workers, releasing their engines; idempotent."""
+
+    async def warm_up(self, task: Task, *, timeout: float | None = None) -> list[Outcome]:
+        """Run a warm-up ``task`` (``Task.warm_up``) on every worker, before any job is timed.
+
+        ``workers`` copies at once: each takes a worker of its own, since none ends
+        before all have started. A worker started later (to replace a dead one) is
+        not warmed; its first job in a language times the load apart and is cold.
+        """
+        return list(await asyncio.gather(*(self.run(task, timeout=timeout) for _ in range(self.workers))))
 
     @abstractmethod
     def describe(self) -> dict[str, Any]:

@@ -215,6 +215,9 @@ class TextScore:
     word_substitutions: int
     word_deletions: int
     word_insertions: int
+    #: order-independent counts (harness.unordered): bag-of-words and flexible character errors
+    bow_errors: int = 0
+    unordered_char_errors: int = 0
 
     @property
     def char_errors(self) -> int:
@@ -232,6 +235,19 @@ class TextScore:
     def wer(self) -> float:
         return error_rate(self.word_errors, self.ref_words)
 
+    @property
+    def bow_wer(self) -> float:
+        return error_rate(self.bow_errors, self.ref_words)
+
+    @property
+    def cer_unordered(self) -> float:
+        return error_rate(self.unordered_char_errors, self.ref_chars)
+
+    @property
+    def empty_output(self) -> bool:
+        """The reference has text and the output (after normalisation) has none."""
+        return self.ref_chars > 0 and self.hyp_chars == 0
+
 
 def _align(reference: list[str], hypothesis: list[str], *, words: bool) -> tuple[int, int, int, int]:
     """(hits, substitutions, deletions, insertions) between two token lists (near-linear time)."""
@@ -247,7 +263,12 @@ def _align(reference: list[str], hypothesis: list[str], *, words: bool) -> tuple
 
 
 def score(reference: str, hypothesis: str, profile: Normalisation = DEFAULT_PROFILE) -> TextScore:
-    """Normalise both texts with ``profile`` and count character and word edits."""
+    """Normalise both texts with ``profile`` and count character and word edits.
+
+    The order-independent counts (``bow_errors``, ``unordered_char_errors``) come
+    from :mod:`harness.unordered`, which reads the raw texts line by line.
+    """
+    raw_reference, raw_hypothesis = reference, hypothesis
     reference, hypothesis = profile(reference), profile(hypothesis)
     ref_chars, hyp_chars = graphemes(reference), graphemes(hypothesis)
     ref_words, hyp_words = reference.split(), hypothesis.split()
@@ -266,7 +287,26 @@ def score(reference: str, hypothesis: str, profile: Normalisation = DEFAULT_PROF
         word_substitutions=word_subs,
         word_deletions=word_dels,
         word_insertions=word_ins,
+        **_unordered_counts(raw_reference, raw_hypothesis, ref_words, hyp_words, subs + dels + ins, profile),
     )
+
+
+def _unordered_counts(
+    raw_reference: str,
+    raw_hypothesis: str,
+    ref_words: list[str],
+    hyp_words: list[str],
+    char_errors: int,
+    profile: Normalisation,
+) -> dict[str, int]:
+    from harness.unordered import bag_of_words_errors, unordered_char_errors
+
+    return {
+        "bow_errors": bag_of_words_errors(ref_words, hyp_words),
+        "unordered_char_errors": unordered_char_errors(
+            raw_reference, raw_hypothesis, profile, ordered_errors=char_errors
+        ),
+    }
 
 
 def cer(reference: str, hypothesis: str, profile: Normalisation = DEFAULT_PROFILE) -> float:

@@ -90,6 +90,8 @@ class BackendInfo(_Record):
     fingerprint: dict[str, Any] = Field(default_factory=dict)
     thread_settings: dict[str, Any] | None = None
     executor: dict[str, Any] | None = None
+    #: start-up before timing: engine_init_s, languages_s per language, warm-up errors
+    load: dict[str, Any] | None = None
 
 
 class DatasetInfo(_Record):
@@ -151,6 +153,7 @@ class RunInfo(_Record):
     workers: int | None = None
     threads_per_worker: int | None = None
     timeout_s: float | None = None
+    rounds: int = 1
     backends: dict[str, BackendInfo] = Field(default_factory=dict)
     datasets: dict[str, DatasetInfo] = Field(default_factory=dict)
     pipelines: list[str] = Field(default_factory=list)

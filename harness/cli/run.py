@@ -66,6 +66,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     both.add_argument(
         "--timeout", type=_positive_float, metavar="S", help="seconds per job before its worker is stopped"
     )
+    both.add_argument(
+        "--rounds",
+        type=_positive_int,
+        metavar="N",
+        help="time every group N times, interleaved (A B A B); pages/s is the median with its spread, "
+        "accuracy comes from round 1 (default 1)",
+    )
     both.add_argument("--out", metavar="DIR", help="folder run folders are written under (default: reports)")
     both.add_argument(
         "--serial", action="store_true", default=None, help="run in this process, one job at a time"
@@ -128,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
             ("shared_storage", args.shared_storage),
             ("cache", False if args.no_cache else None),
             ("refresh", args.refresh),
+            ("rounds", args.rounds),
             ("max_image_pixels", args.max_image_pixels),
         )
         if value is not None

@@ -24,6 +24,7 @@ from harness.files import write_text_atomic
 from harness.report import charts
 from harness.report.breakdowns import Breakdown, breakdowns
 from harness.report.markdown import cache_notes
+from harness.report.summary_table import summary_table_context
 from harness.run_folder import REPORT_FILE, RunData, group_label, load_run, tag_columns
 from harness.stats import finite_or_none
 
@@ -50,7 +51,7 @@ def render_run_report(run: RunData, *, max_samples: int = MAX_SAMPLES) -> str:
         "title": f"{run.info.suite or run.name}: OCR report",
         "run": run,
         "meta": _meta(run),
-        "summary": _summary_table(run),
+        "summary": summary_table_context(run.summary),
         "cache_notes": cache_notes(run.summary),
         "charts": _charts(run, analysis),
         "errors": _error_tables(run, analysis),
@@ -125,82 +126,15 @@ def scored_rows(samples: pd.DataFrame) -> pd.DataFrame:
 
 # --- sections ------------------------------------------------------------------------
 
-_SUMMARY_COLUMNS: tuple[tuple[str, str, str, str | None], ...] = (
-    # key, title, format, which value is best
-    ("jobs", "Jobs", "int", None),
-    ("failed", "Failed", "int", "low"),
-    ("skipped", "Not run", "int", None),
-    ("micro_cer", "CER", "pct", "low"),
-    ("macro_cer", "Mean page CER", "pct", "low"),
-    ("micro_wer", "WER", "pct", "low"),
-    ("pages_per_s", "Pages/s", "num", "high"),
-    ("chars_per_s", "Chars/s", "num", "high"),
-    ("latency_p50_s", "Latency p50 (s)", "num", "low"),
-    ("latency_p95_s", "Latency p95 (s)", "num", "low"),
-    ("cold_latency_s", "Cold start (s)", "num", "low"),
-    ("cpu_s_per_page", "CPU s/page", "num", "low"),
-    ("peak_rss_mb", "Peak RSS (MB)", "num", "low"),
-)
-_ACCURACY_COLUMNS = {"micro_cer", "macro_cer", "micro_wer"}
-
-
-def _summary_table(run: RunData) -> dict[str, Any]:
-    frame = run.summary
-    columns = [
-        column
-        for column in _SUMMARY_COLUMNS
-        if column[0] in frame.columns and (column[0] != "skipped" or frame["skipped"].fillna(0).any())
-    ]
-    comparable = frame["comparable"] if "comparable" in frame.columns else pd.Series(True, index=frame.index)
-    best: dict[str, float] = {}
-    for key, _, _, better in columns:
-        if better is None:
-            continue
-        values = frame[key][comparable] if key in _ACCURACY_COLUMNS else frame[key]
-        values = values.dropna()
-        if len(values) > 1:
-            best[key] = float(values.min() if better == "low" else values.max())
-    rows = []
-    for index, row in frame.iterrows():
-        cells = []
-        for key, _, kind, _ in columns:
-            value = finite_or_none(row.get(key))
-            interval = None
-            if kind == "pct" and f"{key}_low" in frame.columns:
-                low, high = finite_or_none(row.get(f"{key}_low")), finite_or_none(row.get(f"{key}_high"))
-                if low is not None and high is not None:
-                    interval = (low, high)
-            is_accuracy = key in _ACCURACY_COLUMNS
-            cells.append(
-                {
-                    "key": key,
-                    "kind": kind,
-                    "value": value,
-                    "interval": interval,
-                    "best": value is not None
-                    and best.get(key) == value
-                    and (not is_accuracy or comparable[index]),
-                    "not_comparable": is_accuracy and not comparable[index],
-                }
-            )
-        failures = _json_object(row.get("failures"))
-        rows.append(
-            {
-                "backend": row["backend"],
-                "pipeline": row["pipeline"],
-                "comparable": bool(comparable[index]),
-                "failures": failures,
-                "cells": cells,
-            }
-        )
-    return {"columns": [{"key": k, "title": t, "kind": f} for k, t, f, _ in columns], "rows": rows}
-
 
 def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]:
     """Figures shown, and the less telling breakdowns, folded away."""
     figures = []
     summary = run.summary
-    if {"micro_cer", "pages_per_s"} <= set(summary.columns):
+    # Ranked on the samples every group scored (cer_common), when the run has that column.
+    on_common = "cer_common" in summary.columns
+    error_column = "cer_common" if on_common else "micro_cer"
+    if {error_column, "pages_per_s"} <= set(summary.columns):
         points = []
         left_out = []
         for _, row in summary.iterrows():
@@ -208,14 +142,14 @@ def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]
             if not bool(row.get("comparable", True)):
                 left_out.append(group_label(*group))  # a truncated CER would only mislead here
                 continue
-            cer = finite_or_none(row["micro_cer"])
+            cer = finite_or_none(row[error_column])
             points.append(
                 charts.Point(
                     label=group_label(*group),
                     throughput=finite_or_none(row["pages_per_s"]) or 0.0,
                     error=math.nan if cer is None else cer,
-                    error_low=finite_or_none(row.get("micro_cer_low")),
-                    error_high=finite_or_none(row.get("micro_cer_high")),
+                    error_low=None if on_common else finite_or_none(row.get("micro_cer_low")),
+                    error_high=None if on_common else finite_or_none(row.get("micro_cer_high")),
                     color=analysis.groups[group].color if group in analysis.groups else charts.color(0),
                 )
             )
@@ -223,8 +157,13 @@ def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]
             {
                 "id": "chart-pareto",
                 "title": "Accuracy against throughput",
-                "caption": "Each point is one backend with one pipeline; bars are 95% intervals of CER. "
-                "Points on the dashed line (★) are not beaten on both accuracy and speed by any other."
+                "caption": (
+                    "Each point is one backend with one pipeline: CER on the "
+                    f"{int(summary['common_samples'].iloc[0])} samples every group scored, against pages/s. "
+                    if on_common and len(summary)
+                    else "Each point is one backend with one pipeline; bars are 95% intervals of CER. "
+                )
+                + "Points on the dashed line (★) are not beaten on both accuracy and speed by any other."
                 + (
                     f" Not plotted, as not comparable (truncated output): {', '.join(left_out)}."
                     if left_out
@@ -245,8 +184,9 @@ def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]
             {
                 "id": "chart-latency",
                 "title": "Latency per job",
-                "caption": "Seconds per job (load, preprocess and recognise), warm jobs only: the first "
-                "job of each worker also starts its engine. Box: quartiles and median; whiskers: min, max.",
+                "caption": "Seconds per job (load, preprocess and recognise), warm jobs only: engines and "
+                "languages are loaded before timing, and a job that still had to load them is left out. "
+                "Box: quartiles and median; whiskers: min, max.",
                 "svg": charts.latency_boxes(boxes),
             }
         )
@@ -477,18 +417,6 @@ def format_number(value: Any) -> str:
     if abs(number) >= 10:
         return f"{number:.1f}"
     return f"{number:.3g}"
-
-
-def _json_object(value: Any) -> dict[str, Any]:
-    import json
-
-    if not isinstance(value, str) or not value.strip():
-        return {}
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
 
 
 def _timestamp(value: Any) -> str:
