@@ -85,7 +85,7 @@ class RunConfig(_Strict):
     shared_storage: bool = Field(False, description="Dask workers see the datasets: send paths, not bytes")
     cache: bool = Field(True, description="reuse outcomes from the result cache (false: run every job)")
     refresh: bool = Field(False, description="run every job and overwrite its cached outcome")
-    rounds: int = Field(1, ge=1, description="times the timed part runs, groups interleaved; accuracy: round 1")
+    rounds: int = Field(1, ge=1, description="timed rounds, groups interleaved; accuracy from round 1")
     max_image_pixels: int | None = Field(
         None, ge=1, description="pixel limit per page (default: OCR_HARNESS_MAX_IMAGE_PIXELS or 89,478,485)"
     )
