@@ -52,7 +52,7 @@ $(STAMP)-install: $(STAMP)-system $(BIN)/python pyproject.toml
 	@touch $@
 
 $(STAMP)-dev: $(STAMP)-system $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e '.[dev,aspose]'
+	$(BIN)/pip install -q -e '.[dev,aspose,dask]'
 	@touch $@ $(STAMP)-install
 
 clean:

@@ -18,9 +18,15 @@ import pytest
 from conftest import missing_requirement
 from hostile_corpus import GOOD, SECRET_TEXT, SECRET_WORD, UNDECODABLE_NAME, Kind, make_corpus
 
-from harness.report.images import thumbnail
+from harness.hashing import file_sha256
+from harness.thumbnails import thumbnail_name
 
 CLI = [sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())"]
+
+
+def _thumbnail_src(path: Path) -> str:
+    """How report.html refers to an image's thumbnail (beside it, named by content)."""
+    return f"thumbnails/{thumbnail_name(file_sha256(path), 0)}"
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +106,7 @@ def test_run_gives_each_bad_file_a_row_and_reads_the_rest(corpus: tuple[Path, li
     assert not [row for row in records if row["error_type"] == "EngineError" and "wide" not in row["image"]]
     # Nothing from outside the dataset reaches any output.
     assert (run_dir / "report.html").is_file()
-    secret_thumbnail = thumbnail(base / "outside" / "secret.png").uri
+    secret_thumbnail = _thumbnail_src(base / "outside" / "secret.png")
     for path in run_dir.iterdir():
         if path.is_file():
             content = path.read_text(encoding="utf-8")
