@@ -339,5 +339,3 @@ def format_number(value: Any) -> str:
     if abs(number) >= 10:
         return f"{number:.1f}"
     return f"{number:.3g}"
-
-
