@@ -51,7 +51,7 @@ $(STAMP)-install: $(STAMP)-system $(BIN)/python pyproject.toml
 	@touch $@
 
 $(STAMP)-dev: $(STAMP)-system $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e '.[dev,aspose]'
+	$(BIN)/pip install -q -e '.[dev,aspose,serve]'
 	@touch $@ $(STAMP)-install
 
 clean:

@@ -117,6 +117,19 @@ class Extractor:
         """Pids of the live worker processes."""
         return [] if self._executor is None else self._executor.worker_pids()
 
+    def configuration(self, **overrides: Any) -> dict[str, Any]:
+        """The resolved configuration a call with these overrides runs: what to record beside its text."""
+        from harness.plugins import get_registry
+
+        settings = self._settings(overrides)
+        return {
+            "backend": settings.backend.name,
+            "backend_version": get_registry(self.plugins).backend(settings.backend.name).version(),
+            "backend_options": settings.backend.options_dict,
+            "language": settings.language,
+            "preprocess": settings.pipeline,
+        }
+
     async def extract_text(self, path: PathLike, **overrides: Any) -> str:
         """The text of every page of ``path``, pages joined with a form feed ("\\f")."""
         return PAGE_SEPARATOR.join(await self.extract_pages(path, **overrides))
