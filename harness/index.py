@@ -274,19 +274,23 @@ class Index:
         await asyncio.gather(*(bounded(path, digest) for path, digest in plan))
         return report
 
-    async def add_file(self, source: str, path: str | os.PathLike[str], extractor: Any) -> FileError | None:
-        """Index one file under the name ``source`` (the service's uploads); its error, or None.
+    async def add_file(
+        self, source: str, path: str | os.PathLike[str], extractor: Any
+    ) -> tuple[str, FileError | None]:
+        """Index one file under the name ``source`` (the service's uploads).
 
-        Skipped when ``source`` is already indexed with the same content and configuration.
+        Returns ("unchanged", None) when ``source`` is already indexed with the same
+        content and configuration, ("read", None) when it was read, ("failed", error) else.
         """
         config = await asyncio.to_thread(extractor.configuration)
         digest = await asyncio.to_thread(_sha256_or_error, os.fspath(path))
         if isinstance(digest, FileError):
-            return digest
+            return "failed", digest
         previous = (await self._run(_stored_files, self._connection)).get(source)
         if previous is not None and previous[0] == digest and previous[1] == config and previous[2] is None:
-            return None
-        return await self._read_and_store(source, os.fspath(path), digest, extractor, config)
+            return "unchanged", None
+        error = await self._read_and_store(source, os.fspath(path), digest, extractor, config)
+        return ("failed" if error else "read"), error
 
     async def _read_and_store(
         self, source: str, path: str, digest: str, extractor: Any, config: dict[str, Any]
