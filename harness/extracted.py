@@ -69,7 +69,9 @@ class ExtractedDocument:
         }
 
 
-async def extract_document(extractor: Any, path: str | os.PathLike[str], **overrides: Any) -> ExtractedDocument:
+async def extract_document(
+    extractor: Any, path: str | os.PathLike[str], **overrides: Any
+) -> ExtractedDocument:
     """Read every page of ``path``; raises the file's OcrHarnessError (naming it) if any page fails."""
     from harness.api import _raise_for
 

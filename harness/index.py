@@ -345,7 +345,7 @@ def _connect(path: Path, create: bool) -> sqlite3.Connection:
             raise ConfigError(f"{path}: is an SQLite database, but not an ocr-harness index")
         if version > SCHEMA_VERSION:
             raise ConfigError(
-                f"{path}: index schema {version} is newer than this ocr-harness understands ({SCHEMA_VERSION})",
+                f"{path}: index schema {version} is newer than this ocr-harness reads ({SCHEMA_VERSION})",
                 fix="upgrade ocr-harness",
             )
         if version == 0:
@@ -388,9 +388,7 @@ def _delete_file(connection: sqlite3.Connection, path: str) -> None:
         "(SELECT pages.id FROM pages JOIN files ON files.id = pages.file_id WHERE files.path = ?)",
         (path,),
     )
-    connection.execute(
-        "DELETE FROM pages WHERE file_id IN (SELECT id FROM files WHERE path = ?)", (path,)
-    )
+    connection.execute("DELETE FROM pages WHERE file_id IN (SELECT id FROM files WHERE path = ?)", (path,))
     connection.execute("DELETE FROM files WHERE path = ?", (path,))
 
 
@@ -427,7 +425,8 @@ def _store(
         for page in document.pages:
             width, height = page.size or (None, None)
             page_id = connection.execute(
-                "INSERT INTO pages (file_id, number, text, truncated, width, height) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO pages (file_id, number, text, truncated, width, height) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 (file_id, page.number, page.text, int(page.truncated), width, height),
             ).lastrowid
             connection.executemany(
@@ -522,9 +521,7 @@ def _errors(connection: sqlite3.Connection) -> list[FileError]:
 
 
 def _stats(connection: sqlite3.Connection) -> dict[str, int]:
-    files, errors = connection.execute(
-        "SELECT count(*), count(error_type) FROM files"
-    ).fetchone()
+    files, errors = connection.execute("SELECT count(*), count(error_type) FROM files").fetchone()
     pages = connection.execute("SELECT count(*) FROM pages").fetchone()[0]
     return {"files": files, "pages": pages, "errors": errors}
 
@@ -559,7 +556,9 @@ def _sha256_or_error(path: str) -> str | FileError:
     try:
         return file_sha256(path)
     except OSError as error:
-        return FileError(path, "ImageReadError", f"{path}: cannot be read ({error.strerror or error})", _now())
+        return FileError(
+            path, "ImageReadError", f"{path}: cannot be read ({error.strerror or error})", _now()
+        )
 
 
 def _under(path: str, roots: Sequence[str]) -> bool:

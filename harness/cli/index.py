@@ -30,16 +30,30 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--language", default="en", metavar="CODE", help="ISO 639-1 code (default: en)")
     parser.add_argument("--preprocess", default=None, metavar="PIPELINE", help="preprocessing pipeline")
     parser.add_argument(
-        "--option", "-o", action="append", default=[], metavar="KEY=VALUE", help="a backend option (repeatable)"
+        "--option",
+        "-o",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a backend option (repeatable)",
     )
     parser.add_argument(
-        "--jobs", "-j", type=_positive_int, default=None, metavar="N", help="worker processes (default: cores)"
+        "--jobs",
+        "-j",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="worker processes (default: cores)",
     )
     parser.add_argument(
         "--timeout", type=_positive_float, default=None, metavar="S", help="give up on a page after S seconds"
     )
     parser.add_argument(
-        "--max-image-pixels", type=_positive_int, default=None, metavar="N", help="accept images up to N pixels"
+        "--max-image-pixels",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="accept images up to N pixels",
     )
     parser.add_argument(
         "--retry-errors", action="store_true", help="read files recorded as errors again even if unchanged"
@@ -119,8 +133,11 @@ async def _index(args: argparse.Namespace) -> int:
         print(f"ocr-harness: error: {error.message}", file=sys.stderr)
     print(
         f"{args.db}: {report.summary()}; the index holds {stats['pages']} page(s) of {stats['files']} file(s)"
-        + (f", {stats['errors']} recorded as errors (list: ocr-harness index --errors --db {args.db})"
-           if stats["errors"] else ""),  # fmt: skip
+        + (
+            f", {stats['errors']} recorded as errors (list: ocr-harness index --errors --db {args.db})"
+            if stats["errors"]
+            else ""
+        ),  # fmt: skip
         file=sys.stderr,
     )
     return 3 if report.failed else 0
