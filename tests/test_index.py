@@ -74,7 +74,10 @@ async def test_fts5_syntax_phrases_prefixes_and_boolean_operators(scans: Path, t
         assert name(await index.search('"spell of some"')) == ["line_en_jebb1896_0136_18"]
         assert name(await index.search('"some spell"')) == []
         assert name(await index.search("heat*")) == ["line_en_uw3_0033_010060"]
-        assert name(await index.search("angry OR summit")) == ["line_en_jebb1896_0136_18", "line_en_uw3_0317_010133"]
+        assert name(await index.search("angry OR summit")) == [
+            "line_en_jebb1896_0136_18",
+            "line_en_uw3_0317_010133",
+        ]
         assert name(await index.search("angry NOT spell")) == []
         assert len(await index.search("angry OR summit OR heating", limit=2)) == 2
         with pytest.raises(ConfigError, match="cannot search for"):
