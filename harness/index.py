@@ -286,7 +286,7 @@ class Index:
         digest = await asyncio.to_thread(_sha256_or_error, os.fspath(path))
         if isinstance(digest, FileError):
             return "failed", digest
-        previous = (await self._run(_stored_files, self._connection)).get(source)
+        previous = (await self._run(_stored_files, self._connection, source)).get(source)
         if previous is not None and previous[0] == digest and previous[1] == config and previous[2] is None:
             return "unchanged", None
         error = await self._read_and_store(source, os.fspath(path), digest, extractor, config)
@@ -370,8 +370,16 @@ class _transaction:
         self.connection.execute("ROLLBACK" if kind else "COMMIT")
 
 
-def _stored_files(connection: sqlite3.Connection) -> dict[str, tuple[str, dict[str, Any], str | None]]:
-    rows = connection.execute("SELECT path, sha256, config, error_type FROM files")
+def _stored_files(
+    connection: sqlite3.Connection, only: str | None = None
+) -> dict[str, tuple[str, dict[str, Any], str | None]]:
+    """path -> (sha256, configuration, error type) of every indexed file, or of the one named ``only``."""
+    query = "SELECT path, sha256, config, error_type FROM files"
+    rows = (
+        connection.execute(query, ())
+        if only is None
+        else connection.execute(f"{query} WHERE path = ?", (only,))
+    )
     return {path: (digest, json.loads(config), error) for path, digest, config, error in rows}
 
 
