@@ -45,7 +45,6 @@ _MARK_START, _MARK_END = "\ue000", "\ue001"
 _TOKENIZER = "unicode61 remove_diacritics 2"
 
 _SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     id INTEGER PRIMARY KEY,
     path TEXT NOT NULL UNIQUE,
