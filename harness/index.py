@@ -201,7 +201,10 @@ class Index:
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         if self._connection is None:
             raise RuntimeError("this index is closed")
-        return await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
+        except sqlite3.Error as error:  # disk full, read-only, damaged: one line naming the file
+            raise OcrHarnessError(f"{self.path}: the index cannot be used ({error})") from None
 
     # --- adding ---------------------------------------------------------------
 
@@ -263,14 +266,20 @@ class Index:
             if on_file_done is not None:
                 on_file_done(path, error)
 
-        # Bounded: enough files in flight to keep every worker busy, not the whole archive at once.
-        limit = asyncio.Semaphore(2 * (extractor.concurrency or os.cpu_count() or 1))
+        # A few readers pulling from one list: every worker busy, never the whole archive in flight.
+        pending = iter(plan)
 
-        async def bounded(path: str, digest: str | FileError) -> None:
-            async with limit:
+        async def reader() -> None:
+            for path, digest in pending:
                 await read_one(path, digest)
 
-        await asyncio.gather(*(bounded(path, digest) for path, digest in plan))
+        count = min(len(plan), 2 * (extractor.concurrency or os.cpu_count() or 1))
+        readers = [asyncio.ensure_future(reader()) for _ in range(count)]
+        try:
+            await asyncio.gather(*readers)
+        finally:  # one reader failed (the index cannot be written): stop the others too
+            for task in readers:
+                task.cancel()
         return report
 
     async def add_file(
