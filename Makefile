@@ -5,10 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp
-# Debian packages: Tesseract's language data, fonts for the synthetic pages, Chromium for report tests.
+# Debian packages: Tesseract's language data, fonts for the synthetic pages and the searchable PDF's text
+# layer, Chromium for report tests, poppler's pdftotext to check searchable PDFs.
 APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-fra tesseract-ocr-deu \
 	tesseract-ocr-spa tesseract-ocr-vie fonts-dejavu-core fonts-liberation fonts-noto-core \
-	chromium chromium-driver
+	chromium chromium-driver poppler-utils
 
 .PHONY: demo test bench lint system-deps setup clean
 

@@ -1,7 +1,8 @@
 """The async Python API: read text from image files with any registered backend.
 
     text = await harness.extract_text("scan.tif")
-    texts = await harness.extract_many(["a.png", "b.png"])   # text or the error, per file
+    texts = await harness.extract_many(["a.png", ("b.png", {"language": "fr"})])  # text or error, per file
+    document = await harness.extract_document("scan.pdf")    # pages, lines, words, boxes, confidences
 
 The module-level functions share one :class:`Extractor` per event loop (and per
 plugin list and concurrency): engines live in worker processes, are created
@@ -12,6 +13,13 @@ configuration across many calls::
 
     async with Extractor(backend="tesseract", language="fr", preprocess="grayscale") as extractor:
         text = await extractor.extract_text("page.png")
+
+Huge scans are shrunk to ``pixel_budget`` pixels as they are loaded (default
+harness.images.DEFAULT_PIXEL_BUDGET, 40 megapixels; ``auto_downscale=False``
+turns it off), and the page's ``downscaled_from`` says so. PDF pages are
+rendered at ``pdf_dpi`` (default 300). A backend with a caveat for every result
+(Aspose in evaluation mode: texts cut short) is warned about with a UserWarning,
+once per Extractor, and its results have ``truncated`` set.
 
 Configuration errors (unknown backend, backend not available here, unsupported
 language, bad preprocessing pipeline, bad backend option) raise at once, before
@@ -25,10 +33,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import warnings
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import (
     ConfigError,
@@ -38,11 +47,20 @@ from harness.errors import (
 )
 from harness.worker import BackendSpec, Outcome, Task
 
+if TYPE_CHECKING:
+    from harness.document import Document
+
 DEFAULT_BACKEND = "rapidocr"
 #: Pages of one file are joined with a form feed, as Tesseract separates pages.
 PAGE_SEPARATOR = "\f"
 
 PathLike = str | os.PathLike[str]
+#: One file of ``extract_many``: its path, or its path with options for it alone (the same keywords
+#: as the call's: language, preprocess, backend, backend_options, ...).
+FileItem = PathLike | tuple[PathLike, Mapping[str, Any]]
+
+# Settings that decide how pages are loaded, checked here rather than with the engine's.
+_LOADING_KEYS = ("auto_downscale", "pixel_budget", "pdf_dpi")
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,11 @@ class _Settings:
     pipeline: str
     timeout: float | None
     max_pixels: int | None
+    #: shrink larger pages to this many pixels on load; None: never
+    pixel_budget: int | None = None
+    pdf_dpi: float = 300
+    #: what holds for every result of this backend configuration (Aspose's evaluation mode)
+    caveat: str | None = None
 
 
 class Extractor:
@@ -61,11 +84,14 @@ class Extractor:
 
     ``concurrency`` is the number of worker processes (default: one per core);
     they start when first needed. ``timeout`` is per page, in seconds.
-    ``max_pixels`` raises the decompression-bomb limit for trusted huge scans.
+    ``max_pixels`` is the decompression-bomb limit (default: Pillow's, or
+    AUTO_DOWNSCALE_MAX_PIXELS while ``auto_downscale`` is on).
+    ``auto_downscale`` shrinks pages over ``pixel_budget`` pixels as they are loaded.
+    ``pdf_dpi`` is the resolution PDF pages are rendered at.
     ``backend_options`` are the backend's options (see ``ocr-harness plugins``).
     Every ``extract_*`` method takes the same keywords as overrides for one call:
     ``backend``, ``language``, ``preprocess``, ``backend_options``, ``timeout``,
-    ``max_pixels``.
+    ``max_pixels``, ``auto_downscale``, ``pixel_budget``, ``pdf_dpi``.
     """
 
     def __init__(
@@ -78,6 +104,9 @@ class Extractor:
         max_pixels: int | None = None,
         plugins: Sequence[str] = (),
         backend_options: Mapping[str, Any] | None = None,
+        auto_downscale: bool = True,
+        pixel_budget: int | None = None,
+        pdf_dpi: float = 300,
     ) -> None:
         if concurrency is not None and concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, not {concurrency}")
@@ -90,8 +119,12 @@ class Extractor:
             "backend_options": dict(backend_options or {}),
             "timeout": timeout,
             "max_pixels": max_pixels,
+            "auto_downscale": auto_downscale,
+            "pixel_budget": pixel_budget,
+            "pdf_dpi": pdf_dpi,
         }
         self._validated: dict[str, _Settings] = {}
+        self._warned: set[str] = set()
         self._executor: Any = None  # a ProcessExecutor, created on first use
         self._closed = False
         _check_plugins(self.plugins)
@@ -142,11 +175,34 @@ class Extractor:
             texts.append(outcome.text or "")
         return texts
 
-    async def extract_many(self, paths: Iterable[PathLike], **overrides: Any) -> list[str | OcrHarnessError]:
-        """Each file's text, or the error for that file, in input order; one bad file sinks nothing."""
-        paths = list(paths)
-        settings = await self._settings_off_loop(overrides)  # configuration errors raise for the whole call
-        return list(await asyncio.gather(*(self._text_or_error(path, settings) for path in paths)))
+    async def extract_document(self, path: PathLike, **overrides: Any) -> Document:
+        """Every page of ``path`` with its lines, words, boxes, confidences, notes and ``truncated``.
+
+        A page that fails raises its error, naming the file.
+        """
+        settings = await self._settings_off_loop(overrides)
+        return self._document(path, settings, await self._outcomes(path, settings))
+
+    async def extract_many(self, items: Iterable[FileItem], **overrides: Any) -> list[str | OcrHarnessError]:
+        """Each file's text, or the error for that file, in input order; one bad file sinks nothing.
+
+        An item is a path, or ``(path, {"language": "fr", ...})`` with options for that file alone.
+        """
+        documents = await self.extract_documents(items, **overrides)
+        return [item if isinstance(item, OcrHarnessError) else item.text for item in documents]
+
+    async def extract_documents(
+        self, items: Iterable[FileItem], **overrides: Any
+    ) -> list[Document | OcrHarnessError]:
+        """Each file's Document, or the error for that file, in input order (items as in extract_many)."""
+        requests = [_file_item(item) for item in items]
+        # Configuration errors raise for the whole call, before any OCR.
+        settings = [await self._settings_off_loop({**overrides, **options}) for _, options in requests]
+        return list(
+            await asyncio.gather(
+                *(self._document_or_error(path, one) for (path, _), one in zip(requests, settings, strict=True))
+            )
+        )
 
     async def extract_outcomes(self, path: PathLike, **overrides: Any) -> list[Outcome]:
         """Every page's full Outcome: text, lines with boxes and confidences, timings, worker pid.
@@ -156,19 +212,26 @@ class Extractor:
         """
         return await self._outcomes(path, await self._settings_off_loop(overrides))
 
-    async def _text_or_error(self, path: PathLike, settings: _Settings) -> str | OcrHarnessError:
+    async def _document_or_error(self, path: PathLike, settings: _Settings) -> Document | OcrHarnessError:
         try:
-            outcomes = await self._outcomes(path, settings)
-            for outcome in outcomes:
-                _raise_for(outcome, path)
+            return self._document(path, settings, await self._outcomes(path, settings))
         except OcrHarnessError as error:
             return error
-        return PAGE_SEPARATOR.join(outcome.text or "" for outcome in outcomes)
+
+    def _document(self, path: PathLike, settings: _Settings, outcomes: list[Outcome]) -> Document:
+        from harness.document import Document
+
+        for outcome in outcomes:
+            _raise_for(outcome, path)
+        return Document.from_outcomes(
+            os.fspath(path), settings.backend.name, settings.language, settings.pipeline, outcomes
+        )
 
     async def _outcomes(self, path: PathLike, settings: _Settings) -> list[Outcome]:
         if self._closed:
             raise RuntimeError("this Extractor is closed")
         image = os.fspath(path)
+        self._warn_once(settings.caveat)
         pages = await asyncio.to_thread(_count_pages, image, settings.max_pixels)
         executor = self._get_executor()
         tasks = [
@@ -179,10 +242,24 @@ class Extractor:
                 page=page,
                 language=settings.language,
                 max_pixels=settings.max_pixels,
+                pixel_budget=settings.pixel_budget,
+                pdf_dpi=settings.pdf_dpi,
             )
             for page in range(pages)
         ]
-        return list(await asyncio.gather(*(executor.run(task, timeout=settings.timeout) for task in tasks)))
+        outcomes = list(await asyncio.gather(*(executor.run(task, timeout=settings.timeout) for task in tasks)))
+        if any(outcome.truncated for outcome in outcomes):
+            self._warn_once(f"backend {settings.backend.name!r} cut texts short (results are flagged truncated)")
+        return outcomes
+
+    def caveat(self, **overrides: Any) -> str | None:
+        """What holds for every result of this configuration (Aspose's evaluation mode), or None."""
+        return self._settings(overrides).caveat
+
+    def _warn_once(self, caveat: str | None) -> None:
+        if caveat and not self._warned:
+            self._warned.add(caveat)
+            warnings.warn(caveat, UserWarning, stacklevel=4)
 
     def _get_executor(self) -> Any:
         if self._executor is None:
@@ -205,8 +282,43 @@ class Extractor:
         merged = {**self._defaults, **{k: v for k, v in overrides.items() if v is not None}}
         key = json.dumps(merged, sort_keys=True, default=str)
         if key not in self._validated:
-            self._validated[key] = _validate(self.plugins, **merged)
+            loading = {name: merged.pop(name) for name in _LOADING_KEYS}
+            settings = _validate(self.plugins, **merged)
+            self._validated[key] = _with_loading(settings, self.plugins, **loading)
         return self._validated[key]
+
+
+def _with_loading(
+    settings: _Settings, plugins: tuple[str, ...], *, auto_downscale: bool, pixel_budget: int | None, pdf_dpi: float
+) -> _Settings:
+    """``settings`` with how pages are loaded, and the backend's caveat."""
+    from harness.images import AUTO_DOWNSCALE_MAX_PIXELS, DEFAULT_PIXEL_BUDGET
+    from harness.plugins import get_registry
+
+    if pixel_budget is not None and pixel_budget < 1:
+        raise ConfigError(f"pixel_budget must be a positive number of pixels, not {pixel_budget}")
+    if not pdf_dpi or pdf_dpi <= 0 or pdf_dpi > 2400:
+        raise ConfigError(f"pdf_dpi must be between 1 and 2400, not {pdf_dpi}")
+    backend_class = get_registry(plugins).backend(settings.backend.name)
+    caveat = backend_class.caveat(backend_class.Options(**settings.backend.options_dict))
+    max_pixels = settings.max_pixels
+    if auto_downscale and max_pixels is None and not os.environ.get("OCR_HARNESS_MAX_IMAGE_PIXELS"):
+        max_pixels = AUTO_DOWNSCALE_MAX_PIXELS
+    return replace(
+        settings,
+        max_pixels=max_pixels,
+        pixel_budget=(pixel_budget or DEFAULT_PIXEL_BUDGET) if auto_downscale else None,
+        pdf_dpi=float(pdf_dpi),
+        caveat=caveat,
+    )
+
+
+def _file_item(item: FileItem) -> tuple[PathLike, dict[str, Any]]:
+    if isinstance(item, tuple):
+        if len(item) != 2 or not isinstance(item[1], Mapping):
+            raise TypeError(f"a file item is a path or (path, options dict), not {item!r}")
+        return item[0], dict(item[1])
+    return item, {}
 
 
 def _count_pages(image: str, max_pixels: int | None) -> int:
@@ -388,8 +500,25 @@ async def extract_pages(
     return await extractor.extract_pages(path, **overrides)
 
 
+async def extract_document(
+    path: PathLike,
+    *,
+    backend: str | None = None,
+    language: str = "en",
+    preprocess: str | None = None,
+    backend_options: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+    max_pixels: int | None = None,
+    plugins: Sequence[str] = (),
+) -> Document:
+    """The Document of ``path``: pages, lines, words, boxes, confidences, notes, ``truncated``."""
+    overrides = _overrides(backend, language, preprocess, backend_options, timeout, max_pixels)
+    extractor = await _shared_extractor(plugins, None, overrides)
+    return await extractor.extract_document(path, **overrides)
+
+
 async def extract_many(
-    paths: Iterable[PathLike],
+    paths: Iterable[FileItem],
     *,
     backend: str | None = None,
     language: str = "en",
@@ -400,7 +529,11 @@ async def extract_many(
     plugins: Sequence[str] = (),
     concurrency: int | None = None,
 ) -> list[str | OcrHarnessError]:
-    """Each file's text or its error, in input order. ``concurrency``: worker processes (default: cores)."""
+    """Each file's text or its error, in input order. ``concurrency``: worker processes (default: cores).
+
+    An item is a path, or ``(path, {"language": "fr", "preprocess": "grayscale", ...})`` with
+    options for that file alone.
+    """
     overrides = _overrides(backend, language, preprocess, backend_options, timeout, max_pixels)
     extractor = await _shared_extractor(plugins, concurrency, overrides)
     return await extractor.extract_many(paths, **overrides)

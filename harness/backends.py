@@ -52,13 +52,27 @@ LANGUAGES: Mapping[str, str] = {
 }
 
 
+#: A box in pixels of the image the engine read: (left, top, right, bottom).
+Box = tuple[int, int, int, int]
+
+
 @dataclass(frozen=True)
-class Line:
-    """One recognised line: text, box (left, top, right, bottom) and confidence 0..1."""
+class Word:
+    """One recognised word: text, box and confidence 0..1."""
 
     text: str
-    box: tuple[int, int, int, int] | None = None
+    box: Box | None = None
     confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    """One recognised line: text, box, confidence 0..1, and its words where the engine gives them."""
+
+    text: str
+    box: Box | None = None
+    confidence: float | None = None
+    words: tuple[Word, ...] = ()
 
 
 @dataclass
@@ -159,6 +173,15 @@ class Backend(ABC):
             f"backend {cls.name!r} cannot read {what} ({language!r}); it can read: {known}",
             fix="choose one of those languages or another backend",
         )
+
+    @classmethod
+    def caveat(cls, options: BackendOptions) -> str | None:
+        """A warning that holds for every result with these options, or None. Main process, cheap.
+
+        Aspose without a licence says its texts are cut short: ``extract`` prints
+        it, the API warns with it, ``doctor`` shows it.
+        """
+        return None
 
     @classmethod
     def fingerprint(cls, options: BackendOptions) -> dict[str, Any]:

@@ -58,6 +58,10 @@ class Task:
     page: int = 0
     language: str = "en"
     max_pixels: int | None = None
+    #: shrink a larger page to this many pixels as it is loaded (extract and the API; never in run)
+    pixel_budget: int | None = None
+    #: resolution PDF pages are rendered at
+    pdf_dpi: float = 300
 
 
 @dataclass
@@ -76,7 +80,13 @@ class Outcome:
     peak_rss_mb: float = 0.0
     worker_pid: int = 0
     cold: bool = False
+    #: size of the image the engine read (after the pipeline): the frame of every box
     image_size: tuple[int, int] | None = None
+    #: that image's resolution in dpi, and where it came from: "image" (its tag), "rendered" (PDF)
+    resolution: float | None = None
+    resolution_source: str | None = None
+    #: the page's size in its file when it was shrunk on load to the pixel budget
+    downscaled_from: tuple[int, int] | None = None
     thread_settings: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -136,8 +146,18 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
     stage = "load"
     try:
         start = time.perf_counter()
-        image = load_page(task.image, task.page, max_pixels=task.max_pixels)
+        image = load_page(
+            task.image,
+            task.page,
+            max_pixels=task.max_pixels,
+            pixel_budget=task.pixel_budget,
+            pdf_dpi=task.pdf_dpi,
+        )
         outcome.timings["load"] = time.perf_counter() - start
+        loaded_width = image.width
+        loaded_dpi = _horizontal_dpi(image.info.get("dpi"))
+        outcome.resolution_source = image.info.get("dpi_source", "image") if loaded_dpi else None
+        outcome.downscaled_from = image.info.get("downscaled_from")
 
         stage = "preprocess"
         start = time.perf_counter()
@@ -145,6 +165,8 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
         image = apply_pipeline(image, steps)
         outcome.timings["preprocess"] = time.perf_counter() - start
         outcome.image_size = image.size
+        if loaded_dpi:
+            outcome.resolution = round(loaded_dpi * image.width / loaded_width, 3)
 
         stage = "engine_init"
         start = time.perf_counter()
@@ -171,6 +193,17 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
     outcome.cpu_seconds = time.process_time() - cpu_start
     outcome.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return outcome
+
+
+def _horizontal_dpi(dpi: Any) -> float | None:
+    """An image's horizontal resolution, or None when it has no plausible one."""
+    from harness.images import MIN_PLAUSIBLE_DPI
+
+    try:
+        value = float(dpi[0] if isinstance(dpi, tuple) else dpi)
+    except (TypeError, ValueError):
+        return None
+    return value if value >= MIN_PLAUSIBLE_DPI else None
 
 
 def serve(

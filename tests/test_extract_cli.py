@@ -63,7 +63,14 @@ def test_bad_files_are_reported_and_the_others_still_read(
     assert [entry["file"] for entry in document] == [
         str(pictures[name]) for name in ("missing", "small", "text", "two_pages")
     ]
-    assert [entry["pages"] for entry in document] == [[], ["noop 30x10"], [], ["noop 20x20", "noop 40x20"]]
+    assert [[page["text"] for page in entry["pages"]] for entry in document] == [
+        [],
+        ["noop 30x10"],
+        [],
+        ["noop 20x20", "noop 40x20"],
+    ]
+    assert document[3]["text"] == "noop 20x20\fnoop 40x20" and document[3]["truncated"] is False
+    assert [(page["width"], page["height"]) for page in document[3]["pages"]] == [(20, 20), (40, 20)]
     assert document[0]["error"]["type"] == "ImageReadError"
     assert "no such file" in document[0]["error"]["message"]
     assert document[2]["error"]["type"] == "ImageReadError"
@@ -124,4 +131,4 @@ def test_real_rapidocr_json(real_dev: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["extract", "--json", "--jobs", "1", str(line)]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document[0]["file"] == str(line) and document[0]["error"] is None
-    assert "summit" in document[0]["pages"][0]
+    assert "summit" in document[0]["pages"][0]["text"]

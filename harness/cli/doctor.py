@@ -55,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
         version = backend.version()
         if availability.ok:
             print(f"{name:<{width}}  ok ({version})")
+            caveat = _default_options_caveat(backend)
+            if caveat:
+                print(f"{'':<{width}}  {caveat}")
             continue
         all_ok = False
         print(f"{name:<{width}}  unavailable: {availability.reason}")
@@ -82,3 +85,11 @@ def _default_options_problem(backend: Any) -> Any:
     except ValidationError:  # options without defaults: nothing to check until they are given
         pass
     return None
+
+
+def _default_options_caveat(backend: Any) -> str | None:
+    """What holds for every result with the default options (Aspose without a licence), if anything."""
+    try:
+        return backend.caveat(backend.Options())  # type: ignore[no-any-return]
+    except Exception:  # options without defaults, or a plugin's own bug: nothing to say
+        return None

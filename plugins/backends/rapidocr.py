@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
-from harness.backends import Availability, Backend, BackendOptions, Line, Recognition
+from harness.backends import Availability, Backend, BackendOptions, Line, Recognition, Word
 from harness.hashing import file_sha256
 from harness.hookspecs import hookimpl
 
@@ -115,6 +115,12 @@ class RapidOcrOptions(BackendOptions):
         le=5.0,
         description="how far detected text boxes are grown before reading: larger keeps more of "
         "ascenders, descenders and accents, too large takes in neighbouring words and lines",
+    )
+    reading_order: Literal["columns", "raw"] = Field(
+        default="columns",
+        description="'columns': find columns and blocks from the text boxes (recursive XY-cut) and read "
+        "them as a person would; 'raw': the engine's order, lines across the whole page top to bottom "
+        "(side-by-side columns merge into one line)",
     )
     max_side_len: int = Field(
         default=2000,
@@ -249,8 +255,20 @@ class RapidOcrBackend(Backend):
             for box, text, score, chars in zip(boxes, texts, scores, placed, strict=True)
             if text.strip()
         ]
-        lines = [_join_line(drop_repeated_glyphs(group)) for group in group_into_lines(words)]
+        lines = [_join_line(drop_repeated_glyphs(group)) for group in self._ordered_lines(words)]
         return Recognition(text="\n".join(line.text for line in lines), lines=lines)
+
+    def _ordered_lines(self, words: Sequence[_Word]) -> list[list[_Word]]:
+        """Words grouped into lines, in reading order: block by block when reading columns."""
+        assert isinstance(self.options, RapidOcrOptions)
+        if self.options.reading_order == "raw":
+            return group_into_lines(words)
+        from harness.reading_order import reading_blocks
+
+        lines: list[list[_Word]] = []
+        for block in reading_blocks([word.box for word in words]):
+            lines.extend(group_into_lines([words[index] for index in block]))
+        return lines
 
     def close(self) -> None:
         self._engine = None
@@ -394,7 +412,28 @@ def _join_line(words: Sequence[_Word]) -> Line:
     # Weight by length: a confident long phrase outweighs a doubtful single letter.
     weights = [max(1, len(w.text)) for w in words]
     confidence = sum(w.score * n for w, n in zip(words, weights, strict=True)) / sum(weights)
-    return Line(" ".join(w.text for w in words), box, round(confidence, 5))
+    placed = tuple(word for phrase in words for word in _split_words(phrase))
+    return Line(" ".join(w.text for w in words), box, round(confidence, 5), placed)
+
+
+def _split_words(phrase: _Word) -> list[Word]:
+    """A detected phrase's words, placed by their characters' spans where the engine gave them."""
+    texts = phrase.text.split()
+    left, top, right, bottom = phrase.box
+    score = round(phrase.score, 5)
+    if phrase.glyphs is None or len(phrase.glyphs) != sum(len(text) for text in texts):
+        if len(texts) == 1:
+            return [Word(texts[0], phrase.box, score)]
+        return [Word(text, None, score) for text in texts]  # writers share the line box out
+    words = []
+    position = 0
+    for text in texts:
+        glyphs = phrase.glyphs[position : position + len(text)]
+        position += len(text)
+        start = max(left, round(min(glyph[1] for glyph in glyphs)))
+        end = min(right, round(max(glyph[2] for glyph in glyphs)))
+        words.append(Word(text, (start, top, max(end, start + 1), bottom), score))
+    return words
 
 
 def _model_dir() -> Path | None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
-from harness.backends import Availability, Backend, BackendOptions, Line, Recognition
+from harness.backends import Availability, Backend, BackendOptions, Line, Recognition, Word
 from harness.hashing import file_sha256
 from harness.hookspecs import hookimpl
 
@@ -215,28 +215,22 @@ class TesseractBackend(Backend):
         api.SetPageSegMode(psm)
         api.SetImage(image)
         api.SetSourceResolution(dpi)
-        lines = []
+        lines: list[Line] = []
         try:
             api.Recognize()
-            level = tesserocr.RIL.TEXTLINE
-            for item in tesserocr.iterate_level(api.GetIterator(), level):
-                try:
-                    text = (item.GetUTF8Text(level) or "").strip()
-                except (
-                    RuntimeError
-                ):  # tesserocr's "No text returned": a page with no text is "", not a failure
-                    continue
-                if not text:
-                    continue
-                box = item.BoundingBox(level)
-                confidence = item.Confidence(level)
-                lines.append(
-                    Line(
-                        text,
-                        tuple(box) if box else None,
-                        round(confidence / 100, 4) if confidence >= 0 else None,
-                    )
-                )
+            line_level, word_level = tesserocr.RIL.TEXTLINE, tesserocr.RIL.WORD
+            current: tuple[str, Any, float | None] | None = None
+            words: list[Word] = []
+            for item in tesserocr.iterate_level(api.GetIterator(), word_level):
+                if item.IsAtBeginningOf(line_level):
+                    if current is not None:
+                        lines.extend(_line(current, words))
+                    current, words = _read_level(item, line_level), []
+                text, box, confidence = _read_level(item, word_level)
+                if text:
+                    words.append(Word(text, box, confidence))
+            if current is not None:
+                lines.extend(_line(current, words))
         finally:
             api.Clear()
         return lines
@@ -245,6 +239,22 @@ class TesseractBackend(Backend):
         for api in self._apis.values():
             api.End()
         self._apis.clear()
+
+
+def _read_level(item: Any, level: Any) -> tuple[str, Any, float | None]:
+    """Text, box and confidence (0..1) of the element at ``level`` where the iterator stands."""
+    try:
+        text = (item.GetUTF8Text(level) or "").strip()
+    except RuntimeError:  # tesserocr's "No text returned": an empty element, not a failure
+        text = ""
+    box = item.BoundingBox(level)
+    confidence = item.Confidence(level)
+    return text, tuple(box) if box else None, round(confidence / 100, 4) if confidence >= 0 else None
+
+
+def _line(line: tuple[str, Any, float | None], words: list[Word]) -> list[Line]:
+    text, box, confidence = line
+    return [Line(text, box, confidence, tuple(words))] if text else []
 
 
 def tessdata_dir() -> Path | None:

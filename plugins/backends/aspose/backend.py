@@ -142,6 +142,16 @@ class AsposeBackend(Backend):
         return dict(_LANGUAGES)
 
     @classmethod
+    def caveat(cls, options: BackendOptions) -> str | None:
+        assert isinstance(options, AsposeOptions)
+        if license_file(options) is not None:
+            return None
+        return (
+            "evaluation mode: texts are cut short (Aspose keeps only the start of each text); "
+            f"to add a licence, set {LICENSE_ENV}=/path/to/Aspose.OCR.lic or give --option license=PATH"
+        )
+
+    @classmethod
     def fingerprint(cls, options: BackendOptions) -> dict[str, Any]:
         assert isinstance(options, AsposeOptions)
         made = runtime.manifest(runtime.runtime_dir())

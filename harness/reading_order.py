@@ -1,0 +1,95 @@
+"""Reading order: boxes sorted the way a person reads a page, columns found from the boxes.
+
+Recursive XY-cut: a region of boxes is cut at a vertical gap (between columns)
+when it has one at least ``min_column_gap`` wide, else at its widest horizontal
+gap (between a heading and the text, between paragraphs, between lines). Parts
+of a vertical cut are read left to right, of a horizontal cut top to bottom.
+A region with no gap left is a block; its boxes are sorted top to bottom, then
+left to right.
+
+Any backend that returns line (or phrase) boxes can use it: ``order_lines`` for
+finished lines, ``reading_blocks`` for boxes that still have to be grouped into
+lines (RapidOCR groups its phrase boxes into lines block by block, so two
+columns never merge into one line).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+
+from harness.backends import Box, Line
+
+#: A vertical gap is a column gutter when at least this many median box heights wide; spaces
+#: between words are about a third of one, gutters one or more.
+COLUMN_GAP_HEIGHTS = 1.0
+
+
+def reading_blocks(boxes: Sequence[Box], *, min_column_gap: float | None = None) -> list[list[int]]:
+    """Indices into ``boxes`` grouped into blocks, blocks and the boxes in each in reading order.
+
+    ``min_column_gap`` (pixels) defaults to COLUMN_GAP_HEIGHTS median box heights.
+    """
+    if not boxes:
+        return []
+    if min_column_gap is None:
+        heights = [max(1, box[3] - box[1]) for box in boxes]
+        min_column_gap = COLUMN_GAP_HEIGHTS * statistics.median(heights)
+    blocks: list[list[int]] = []
+    # Depth-first over regions, last pushed first: parts are pushed in reverse reading order.
+    pending: list[list[int]] = [list(range(len(boxes)))]
+    while pending:
+        region = pending.pop()
+        parts = _cut(region, boxes, min_column_gap)
+        if parts is None:
+            blocks.append(sorted(region, key=lambda i: (boxes[i][1], boxes[i][0])))
+        else:
+            pending.extend(reversed(parts))
+    return blocks
+
+
+def order_lines(lines: Sequence[Line], *, min_column_gap: float | None = None) -> list[Line]:
+    """``lines`` in reading order; lines without a box keep their order, after the others."""
+    placed = [line for line in lines if line.box is not None]
+    unplaced = [line for line in lines if line.box is None]
+    boxes = [line.box for line in placed if line.box is not None]
+    order = [index for block in reading_blocks(boxes, min_column_gap=min_column_gap) for index in block]
+    return [placed[index] for index in order] + unplaced
+
+
+def _cut(region: list[int], boxes: Sequence[Box], min_column_gap: float) -> list[list[int]] | None:
+    if len(region) < 2:
+        return None
+    columns = _split(region, boxes, axis=0, min_gap=min_column_gap, widest_only=False)
+    if columns is not None:
+        return columns
+    return _split(region, boxes, axis=1, min_gap=0, widest_only=True)
+
+
+def _split(
+    region: list[int], boxes: Sequence[Box], *, axis: int, min_gap: float, widest_only: bool
+) -> list[list[int]] | None:
+    """``region`` cut at the gaps of its projection on ``axis`` (0: x, 1: y), or None if it has none.
+
+    With ``widest_only``, only at the widest gap (ties: the first): cutting a
+    two-column band at every line gap would slice the columns into interleaved rows.
+    """
+    order = sorted(region, key=lambda i: boxes[i][axis])
+    parts: list[list[int]] = [[order[0]]]
+    gaps: list[float] = []
+    reach = boxes[order[0]][axis + 2]
+    for index in order[1:]:
+        start = boxes[index][axis]
+        gap = start - reach
+        if gap > min_gap:
+            parts.append([index])
+            gaps.append(gap)
+        else:
+            parts[-1].append(index)
+        reach = max(reach, boxes[index][axis + 2])
+    if len(parts) < 2:
+        return None
+    if widest_only:
+        cut = gaps.index(max(gaps)) + 1
+        return [[i for part in parts[:cut] for i in part], [i for part in parts[cut:] for i in part]]
+    return parts
