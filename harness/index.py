@@ -28,9 +28,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from harness.errors import ConfigError, InputError, OcrHarnessError
+
+if TYPE_CHECKING:
+    from harness.document import Document
 
 T = TypeVar("T")
 
@@ -303,11 +306,9 @@ class Index:
     async def _read_and_store(
         self, source: str, path: str, digest: str, extractor: Any, config: dict[str, Any]
     ) -> FileError | None:
-        from harness.extracted import extract_document
-
         size = os.path.getsize(path)
         try:
-            document = await extract_document(extractor, path)
+            document = await extractor.extract_document(path)
         except OcrHarnessError as error:
             message = str(error).replace(path, source)
             failure = FileError(source, type(error).__name__, message, _now())
@@ -414,7 +415,7 @@ def _store(
     digest: str,
     size: int,
     config: dict[str, Any],
-    document: Any,
+    document: Document | None,
     error: FileError | None,
 ) -> None:
     """Replace whatever the index held for ``source`` with this reading, in one transaction."""
@@ -439,11 +440,10 @@ def _store(
             return
         file_id = cursor.lastrowid
         for page in document.pages:
-            width, height = page.size or (None, None)
             page_id = connection.execute(
                 "INSERT INTO pages (file_id, number, text, truncated, width, height) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (file_id, page.number, page.text, int(page.truncated), width, height),
+                (file_id, page.number, page.text, int(page.truncated), page.width, page.height),
             ).lastrowid
             connection.executemany(
                 "INSERT INTO lines (page_id, number, text, x0, y0, x1, y1, confidence) "

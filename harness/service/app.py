@@ -15,11 +15,12 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Annotated, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from harness.errors import (
@@ -33,8 +34,18 @@ from harness.errors import (
 from harness.service import FORMATS, ServiceConfig
 from harness.service.guards import BodyLimit, PageQueue, TokenGuard, describe_unknown, sniff
 
-#: Formats that need the document writers; answered 400 until they are wired in.
-_NOT_YET = ("hocr", "alto", "page", "pdf")
+if TYPE_CHECKING:
+    from harness.document import Document
+
+#: What each format is answered as.
+MEDIA_TYPES = {
+    "json": "application/json",
+    "text": "text/plain; charset=utf-8",
+    "hocr": "application/xhtml+xml",
+    "alto": "application/xml",
+    "page": "application/xml",
+    "pdf": "application/pdf",
+}
 _HEAD_BYTES = 2048
 
 
@@ -106,24 +117,17 @@ class _State:
         path = os.path.join(self.uploads, f"upload-{uuid.uuid4().hex}")
         try:
             head = await asyncio.to_thread(_copy_upload, upload, path)
-            media_type = sniff(head)
-            if media_type is None:
+            if sniff(head) is None:
                 raise ServiceError(415, f"{_display_name(upload)}: {describe_unknown(head)}")
-            if media_type == "application/pdf":
-                raise ServiceError(
-                    415, f"{_display_name(upload)}: PDF input is not available in this version; send images"
-                )
             yield path
         finally:
             await asyncio.to_thread(_remove, path)
 
     @asynccontextmanager
-    async def admitted(self, path: str, name: str) -> AsyncIterator[None]:
+    async def admitted(self, path: str, name: str, overrides: dict[str, Any]) -> AsyncIterator[None]:
         """A place in the queue for this file's pages, or 503 with Retry-After when it is full."""
-        from harness.images import count_pages
-
         try:
-            pages = await asyncio.to_thread(count_pages, path, max_pixels=self.config.max_pixels)
+            pages = await self.extractor.count_pages(path, **overrides)
         except ImageReadError as error:
             raise ServiceError(422, _public(str(error), path, name)) from None
         if pages > self.queue.limit:
@@ -151,31 +155,26 @@ class _State:
 
 
 def _add_routes(app: FastAPI, state: _State) -> None:
-    @app.post("/v1/extract", summary="Read the text of one image (any page count)")
+    @app.post("/v1/extract", summary="Read the text of one image or PDF (every page)")
     async def extract(
-        file: Annotated[UploadFile, File(description="the image; its type is read from its content")],
+        file: Annotated[UploadFile, File(description="an image or a PDF; its type is read from its content")],
         language: Annotated[str | None, Form(description="ISO 639-1 code")] = None,
         backend: Annotated[str | None, Form(description="OCR backend")] = None,
         preprocess: Annotated[str | None, Form(description='e.g. "grayscale|binarize"')] = None,
         format: Annotated[str, Form(description=f"one of {', '.join(FORMATS)}")] = "json",
+        page: Annotated[int | None, Form(ge=1, description="with format=page: which page (from 1)")] = None,
     ) -> Response:
-        from harness.extracted import extract_document
-
         if format not in FORMATS:
             raise ServiceError(400, f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
-        if format in _NOT_YET:
-            raise ServiceError(400, f"format {format!r} is not available in this version; use json or text")
         overrides = await _overrides(state, language=language, backend=backend, preprocess=preprocess)
         name = _display_name(file)
-        async with state.saved(file) as path, state.admitted(path, name):
+        async with state.saved(file) as path, state.admitted(path, name, overrides):
             try:
-                document = await extract_document(state.extractor, path, **overrides)
+                document = await state.extractor.extract_document(path, **overrides)
             except OcrHarnessError as error:
                 raise _http_error(error, path, name) from None
-        if format == "text":
-            return PlainTextResponse(document.text)
-        config = await asyncio.to_thread(state.extractor.configuration, **overrides)
-        return JSONResponse({"filename": name, **config, **document.to_dict()})
+            data = await asyncio.to_thread(_render, state, document, format, page, name, overrides)
+        return Response(data, media_type=MEDIA_TYPES[format], headers=_disposition(name, format))
 
     @app.get("/v1/search", summary="Search the index (FTS5 query syntax, ranked by bm25)")
     async def search(
@@ -199,7 +198,7 @@ def _add_routes(app: FastAPI, state: _State) -> None:
         results = []
         for upload in file:
             name = _display_name(upload)
-            async with state.saved(upload) as path, state.admitted(path, name):
+            async with state.saved(upload) as path, state.admitted(path, name, {}):
                 status, error = await index.add_file(f"{UPLOAD_PREFIX}{name}", path, state.extractor)
             results.append(
                 {
@@ -250,6 +249,39 @@ async def _overrides(state: _State, **given: str | None) -> dict[str, Any]:
     except ConfigError as error:
         raise ServiceError(400, str(error)) from None
     return overrides
+
+
+def _render(
+    state: _State, document: Document, format: str, page: int | None, name: str, overrides: dict[str, Any]
+) -> bytes:
+    """``document`` in ``format``, naming the upload (never the service's own file) inside it."""
+    from harness.writers import write
+
+    public = replace(document, source=name)
+    if format == "page":
+        if page is None and len(document.pages) > 1:
+            raise ServiceError(
+                400, f"{name}: has {len(document.pages)} pages and a PAGE-XML file holds one: send page=N"
+            )
+        if page is not None and page > len(document.pages):
+            raise ServiceError(400, f"{name}: has {len(document.pages)} page(s), there is no page {page}")
+        return write(public, "page", page=page or 1)
+    if format == "pdf":
+        # The text layer goes on the very images the engine read, loaded as they were for OCR.
+        from harness.images import load_page
+
+        loading = state.extractor.page_loading(**overrides)
+        images = [load_page(document.source, index, **loading) for index in range(len(document.pages))]
+        return write(public, "pdf", images=images)
+    return write(public, format)
+
+
+def _disposition(name: str, format: str) -> dict[str, str]:
+    from harness.writers import suffix
+
+    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    ascii_stem = "".join(char if char.isalnum() or char in "-_." else "_" for char in stem)[:100] or "upload"
+    return {"Content-Disposition": f'inline; filename="{ascii_stem}{suffix(format)}"'}
 
 
 def _index_of(state: _State) -> Any:
