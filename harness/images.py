@@ -13,8 +13,10 @@ is ever held. The page records ``downscaled_from`` in its info.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+from collections.abc import Iterator
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -86,7 +88,7 @@ def load_page(
         return render_pdf_page(
             path, page, dpi=pdf_dpi, max_pixels=max_pixels_limit(max_pixels), pixel_budget=pixel_budget
         )
-    with _open(path, max_pixels) as image:
+    with _open(path, max_pixels) as image, _decoder_limit(max_pixels_limit(max_pixels)):
         pages = getattr(image, "n_frames", 1)
         if not 0 <= page < pages:
             raise ImageReadError(f"{path}: has {pages} page(s), there is no page {page + 1}")
@@ -135,6 +137,19 @@ def _scaled_dpi(dpi: object, full_width: int, width: int) -> tuple[float, float]
     x, y = (dpi if isinstance(dpi, tuple) else (dpi, dpi))  # type: ignore[misc]
     ratio = width / full_width
     return float(x) * ratio, float(y) * ratio
+
+
+@contextlib.contextmanager
+def _decoder_limit(limit: int) -> Iterator[None]:
+    """Pillow checks its own limit again on seek and decode: there, too, the harness's limit holds."""
+    from PIL import Image
+
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max(limit, previous or 0)
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
 
 
 def _check_file(path: Path) -> None:

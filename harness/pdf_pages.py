@@ -61,10 +61,12 @@ def render_pdf_page(
             full = (round(width_pt * dpi / 72), round(height_pt * dpi / 72))
             scale = dpi / 72
             downscaled_from = None
+            size = full
             if pixel_budget is not None and full[0] * full[1] > pixel_budget:
-                scale *= math.sqrt(pixel_budget / (full[0] * full[1]))
+                shrink = math.sqrt(pixel_budget / (full[0] * full[1]))
+                size = (max(1, math.floor(full[0] * shrink)), max(1, math.floor(full[1] * shrink)))
+                scale = size[0] / width_pt
                 downscaled_from = full
-            size = (round(width_pt * scale), round(height_pt * scale))
             if size[0] * size[1] > max_pixels:
                 from harness.images import MAX_PIXELS_ENV
 
@@ -83,6 +85,8 @@ def render_pdf_page(
         finally:
             pdf_page.close()
     image = image.convert("RGB") if image.mode not in ("L", "RGB") else image
+    if image.width >= size[0] and image.height >= size[1] and image.size != size:
+        image = image.crop((0, 0, *size))  # pdfium rounds sizes up: an edge one pixel past the page
     effective = dpi * image.width / full[0] if full[0] else dpi
     image.info["dpi"] = (effective, effective)
     image.info["dpi_source"] = "rendered"

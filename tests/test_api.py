@@ -170,11 +170,17 @@ async def test_a_decompression_bomb_is_refused_unless_the_limit_is_raised(
     extractor: Extractor, bomb: Path
 ) -> None:
     with pytest.raises(ImageReadError, match="larger than the limit") as caught:
-        await extractor.extract_text(bomb)
+        await extractor.extract_text(bomb, auto_downscale=False)
     assert str(bomb) in str(caught.value) and "max-image-pixels" in str(caught.value)
     # Raising the limit reaches the worker (noop: reading a blank 100-megapixel page is not the point).
-    async with Extractor(backend="noop", plugins=FAKES, concurrency=1, max_pixels=100_000_000) as raised:
+    async with Extractor(
+        backend="noop", plugins=FAKES, concurrency=1, max_pixels=100_000_000, auto_downscale=False
+    ) as raised:
         assert await raised.extract_text(bomb) == "noop 10000x10000"
+        # By default the API reads it, shrunk to the pixel budget as it is loaded.
+        document = await raised.extract_document(bomb, auto_downscale=True)
+    page = document.pages[0]
+    assert page.downscaled_from == (10_000, 10_000) and (page.width, page.height) == (6324, 6324)
 
 
 async def test_max_pixels_applies_to_real_engines_too(extractor: Extractor, lines: list[Path]) -> None:

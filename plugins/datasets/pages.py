@@ -2,7 +2,7 @@
 
 Shared by the ``folder`` and ``image`` formats. Beside ``scan.tif`` the ground
 truth is, in this order: ``scan.gt.txt``, ``scan.page.xml``, ``scan.alto.xml``,
-``scan.xml`` (PAGE or ALTO). A multi-page TIFF gives one sample per page, with
+``scan.xml`` (PAGE or ALTO). A multi-page TIFF or PDF gives one sample per page, with
 ground truth from ``scan.pageN.gt.txt`` (N from 1) or from ``scan.gt.txt``
 holding the pages separated by form feeds (``\\f``). Per-sample tags come from
 ``scan.tags.json`` (a JSON object of single values), added to the dataset's tags.
@@ -20,8 +20,9 @@ from harness.errors import GroundTruthError, ImageReadError
 
 from .groundtruth import read_ground_truth, read_text, sniff_xml_kind
 
-IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".webp", ".bmp")
-MULTIPAGE_SUFFIXES = (".tif", ".tiff")
+#: Scanned PDFs count as images: each page is rendered (harness.pdf_pages) and is a sample.
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".webp", ".bmp", ".pdf")
+MULTIPAGE_SUFFIXES = (".tif", ".tiff", ".pdf")
 TAGS_SUFFIX = ".tags.json"
 
 # One page's ground truth: text, the file it came from, and what is wrong with it.
