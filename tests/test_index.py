@@ -186,3 +186,19 @@ def test_search_needs_an_existing_index_and_never_creates_one(
     assert "not an ocr-harness index" in capsys.readouterr().err
     assert main(["index", str(tmp_path / "nowhere"), "--db", str(tmp_path / "x.sqlite")]) == 3
     assert "nowhere: no such file or folder" in capsys.readouterr().err
+
+
+async def test_pdf_pages_are_indexed_with_their_numbers(
+    real_dev: Path, tmp_path: Path, tesseract_ok: None
+) -> None:
+    from PIL import Image
+
+    pages = [Image.open(real_dev / f"{stem}.png").convert("L") for stem in LINES]
+    scan = tmp_path / "bundle.pdf"
+    pages[0].save(scan, save_all=True, append_images=pages[1:], resolution=300)
+    async with await Index.open(tmp_path / "i.sqlite") as index, Extractor(backend="tesseract") as extractor:
+        report = await index.add([tmp_path], extractor)
+        assert report.read == [str(scan)]
+        for number, word in enumerate(LINES.values(), start=1):
+            [hit] = await index.search(word)
+            assert (hit.path, hit.page) == (str(scan), number)
