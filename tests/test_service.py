@@ -182,6 +182,18 @@ def test_an_upload_over_the_limit_is_413(server: Server) -> None:
     )
     assert response.status_code == 413
     assert "too large" in response.json()["error"]
+
+    def chunks():  # no Content-Length: the body is counted as it arrives
+        for _ in range(24):
+            yield os.urandom(128 * 1024)
+
+    chunked = httpx.post(
+        f"{server.url}/v1/extract",
+        content=chunks(),
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+        timeout=60,
+    )
+    assert chunked.status_code == 413 and "too large" in chunked.json()["error"]
     assert httpx.get(f"{server.url}/healthz").json()["pending_pages"] == 0
 
 

@@ -139,7 +139,6 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"GIF89a", "image/gif"),
     (b"BM", "image/bmp"),
     (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "image/jp2"),
-    (b"%PDF-", "application/pdf"),
 )
 
 
@@ -148,6 +147,8 @@ def sniff(head: bytes) -> str | None:
     for signature, media_type in _SIGNATURES:
         if head.startswith(signature):
             return media_type
+    if b"%PDF-" in head[:1024]:  # PDF readers accept a header anywhere in the first kilobyte
+        return "application/pdf"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
     if len(head) > 2 and head[:1] == b"P" and head[1:2] in b"123456" and head[2:3].isspace():
