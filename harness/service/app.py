@@ -32,7 +32,7 @@ from harness.errors import (
     OcrHarnessError,
 )
 from harness.service import FORMATS, ServiceConfig
-from harness.service.guards import BodyLimit, PageQueue, TokenGuard, describe_unknown, sniff
+from harness.service.guards import BodyLimit, PageQueue, QueueGate, TokenGuard, describe_unknown, sniff
 
 if TYPE_CHECKING:
     from harness.document import Document
@@ -80,7 +80,7 @@ def create_app(config: ServiceConfig, extractor: Any = None) -> Any:
     )
     _add_error_handlers(app)
     _add_routes(app, state)
-    guarded: Any = BodyLimit(app, config.max_upload_bytes)
+    guarded: Any = BodyLimit(QueueGate(app, state.queue), config.max_upload_bytes)
     if config.token:
         guarded = TokenGuard(guarded, config.token)
     return guarded
@@ -137,7 +137,7 @@ class _State:
         if not self.queue.admit(pages):
             raise ServiceError(
                 503,
-                f"busy: {self.queue.pending} pages are waiting to be read; try again later",
+                self.queue.busy_message(),
                 {"Retry-After": str(self.queue.retry_after())},
             )
         started = time.monotonic()

@@ -172,6 +172,22 @@ def describe_unknown(head: bytes) -> str:
 _READABLE = "PNG, JPEG, TIFF, GIF, BMP, WebP, JPEG 2000, PNM"
 
 
+class QueueGate:
+    """Answer 503 to uploads while the page queue is full, before their bodies are read."""
+
+    def __init__(self, app: ASGIApp, queue: PageQueue) -> None:
+        self.app = app
+        self.queue = queue
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") == "POST" and self.queue.full:
+            await send_json_error(
+                send, 503, self.queue.busy_message(), {"Retry-After": str(self.queue.retry_after())}
+            )
+            return
+        await self.app(scope, receive, send)
+
+
 class PageQueue:
     """Counts pages accepted and not yet read, up to ``limit``; estimates when to come back."""
 
@@ -181,6 +197,13 @@ class PageQueue:
         self.pending = 0
         #: seconds per page, a moving average of what requests took (a guess until the first one)
         self.seconds_per_page = 2.0
+
+    @property
+    def full(self) -> bool:
+        return self.pending >= self.limit
+
+    def busy_message(self) -> str:
+        return f"busy: {self.pending} pages are waiting to be read; try again later"
 
     def admit(self, pages: int) -> bool:
         if self.pending + pages > self.limit:
