@@ -39,18 +39,19 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from harness.defaults import DEFAULT_BACKEND
 from harness.errors import (
     ConfigError,
     EngineNotInstalledError,
     OcrHarnessError,
     PluginError,
 )
-from harness.worker import BackendSpec, Outcome, Task
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # at run time they load pydantic: imported where used, so `import harness` stays light
+    from harness.backends import BackendSpec
     from harness.document import Document
+    from harness.worker import Outcome
 
-DEFAULT_BACKEND = "rapidocr"
 #: Pages of one file are joined with a form feed, as Tesseract separates pages.
 PAGE_SEPARATOR = "\f"
 
@@ -127,7 +128,7 @@ class Extractor:
         self._warned: set[str] = set()
         self._executor: Any = None  # a ProcessExecutor, created on first use
         self._closed = False
-        _check_plugins(self.plugins)
+        _validate_plugins(self.plugins)
         self._settings({})  # fail fast: a bad configuration raises here, before any OCR
 
     async def __aenter__(self) -> Extractor:
@@ -216,7 +217,10 @@ class Extractor:
         settings = [await self._settings_off_loop({**overrides, **options}) for _, options in requests]
         return list(
             await asyncio.gather(
-                *(self._document_or_error(path, one) for (path, _), one in zip(requests, settings, strict=True))
+                *(
+                    self._document_or_error(path, one)
+                    for (path, _), one in zip(requests, settings, strict=True)
+                )
             )
         )
 
@@ -246,6 +250,8 @@ class Extractor:
     async def _outcomes(self, path: PathLike, settings: _Settings) -> list[Outcome]:
         if self._closed:
             raise RuntimeError("this Extractor is closed")
+        from harness.worker import Task
+
         image = os.fspath(path)
         self._warn_once(settings.caveat)
         pages = await asyncio.to_thread(_count_pages, image, settings.max_pixels)
@@ -263,9 +269,13 @@ class Extractor:
             )
             for page in range(pages)
         ]
-        outcomes = list(await asyncio.gather(*(executor.run(task, timeout=settings.timeout) for task in tasks)))
+        outcomes = list(
+            await asyncio.gather(*(executor.run(task, timeout=settings.timeout) for task in tasks))
+        )
         if any(outcome.truncated for outcome in outcomes):
-            self._warn_once(f"backend {settings.backend.name!r} cut texts short (results are flagged truncated)")
+            self._warn_once(
+                f"backend {settings.backend.name!r} cut texts short (results are flagged truncated)"
+            )
         return outcomes
 
     def caveat(self, **overrides: Any) -> str | None:
@@ -299,15 +309,21 @@ class Extractor:
         key = json.dumps(merged, sort_keys=True, default=str)
         if key not in self._validated:
             loading = {name: merged.pop(name) for name in _LOADING_KEYS}
-            settings = _validate(self.plugins, **merged)
+            settings = _validate_settings(self.plugins, **merged)
             self._validated[key] = _with_loading(settings, self.plugins, **loading)
         return self._validated[key]
 
 
 def _with_loading(
-    settings: _Settings, plugins: tuple[str, ...], *, auto_downscale: bool, pixel_budget: int | None, pdf_dpi: float
+    settings: _Settings,
+    plugins: tuple[str, ...],
+    *,
+    auto_downscale: bool,
+    pixel_budget: int | None,
+    pdf_dpi: float,
 ) -> _Settings:
     """``settings`` with how pages are loaded, and the backend's caveat."""
+    import harness.document  # noqa: F401 - imported here, on a thread, not later on the event loop
     from harness.images import AUTO_DOWNSCALE_MAX_PIXELS, DEFAULT_PIXEL_BUDGET
     from harness.plugins import get_registry
 
@@ -344,7 +360,7 @@ def _count_pages(image: str, max_pixels: int | None) -> int:
     return count_pages(image, max_pixels=max_pixels)
 
 
-def _check_plugins(plugins: tuple[str, ...]) -> None:
+def _validate_plugins(plugins: tuple[str, ...]) -> None:
     from harness.plugins import get_registry
 
     failed = [failure for failure in get_registry(plugins).failures if failure.plugin in plugins]
@@ -353,7 +369,7 @@ def _check_plugins(plugins: tuple[str, ...]) -> None:
         raise PluginError(f"plugin module(s) could not be loaded: {details}")
 
 
-def _validate(
+def _validate_settings(
     plugins: tuple[str, ...],
     *,
     backend: str,
@@ -366,8 +382,10 @@ def _validate(
     """Check a configuration in the main process, raising the ConfigError a user can act on."""
     from pydantic import ValidationError
 
+    from harness.backends import BackendSpec
     from harness.pipeline import build_pipeline, describe_params, parse_pipeline
     from harness.plugins import get_registry
+    from harness.validation import describe_errors
 
     registry = get_registry(plugins)
     backend_class = registry.backend(backend)
@@ -380,10 +398,7 @@ def _validate(
     try:
         options = backend_class.Options(**dict(backend_options))
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'value'}: {item['msg']}"
-            for item in error.errors()
-        )
+        problems = describe_errors(error, backend_class.Options)
         raise ConfigError(
             f"bad option for backend {backend!r}: {problems}",
             fix=f"valid options: {describe_params(backend_class.Options)}",
@@ -493,7 +508,7 @@ async def extract_text(
     max_pixels: int | None = None,
     plugins: Sequence[str] = (),
 ) -> str:
-    """The text of ``path`` (pages joined with "\\f"); ``backend=None`` means "rapidocr"."""
+    """The text of ``path`` (pages joined with "\\f"); ``backend=None`` means ``DEFAULT_BACKEND``."""
     overrides = _overrides(backend, language, preprocess, backend_options, timeout, max_pixels)
     extractor = await _shared_extractor(plugins, None, overrides)
     return await extractor.extract_text(path, **overrides)

@@ -8,6 +8,7 @@ only inside worker processes, once per worker, then reused for every job.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -99,6 +100,27 @@ class Availability:
     fix: str = ""
 
 
+@dataclass(frozen=True)
+class BackendSpec:
+    """A backend by name with its options (plain JSON values): what a worker builds an engine from."""
+
+    name: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, name: str, options: dict[str, Any] | None = None) -> BackendSpec:
+        return cls(name, tuple(sorted((options or {}).items())))
+
+    @property
+    def options_dict(self) -> dict[str, Any]:
+        return dict(self.options)
+
+    def __str__(self) -> str:
+        if not self.options:
+            return self.name
+        return f"{self.name}{json.dumps(self.options_dict, sort_keys=True, separators=(',', ':'))}"
+
+
 class BackendOptions(BaseModel):
     """Base of every backend's options model: unknown options are errors."""
 
@@ -146,6 +168,16 @@ class Backend(ABC):
             reason=f"the Python package {cls.distribution!r} is not installed",
             fix=f"pip install {cls.distribution}",
         )
+
+    @classmethod
+    def worker_env(cls, threads: int) -> Mapping[str, str]:
+        """Environment variables a worker process needs before this engine loads, for ``threads``.
+
+        Set in every worker before any engine is imported (a thread limit an
+        engine's library reads once at load time, a runtime's switches).
+        Main process; must not import the engine. Default: nothing.
+        """
+        return {}
 
     @classmethod
     def provision(cls) -> str:

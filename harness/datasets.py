@@ -110,12 +110,12 @@ def read_settings(root: Path, overrides: Mapping[str, Any] | None = None) -> Dat
             raise DatasetError(f"{path}: not UTF-8", fix="re-save the file as UTF-8") from None
         except tomllib.TOMLDecodeError as error:
             raise DatasetError(f"{path}: not valid TOML ({error})") from None
-        _check_settings(values, str(path))
-    _check_settings(overrides or {}, f"dataset settings for {root}")
+        _validate_settings(values, str(path))
+    _validate_settings(overrides or {}, f"dataset settings for {root}")
     return DatasetSettings(**{**values, **(overrides or {})})
 
 
-def _check_settings(values: Mapping[str, Any], source: str) -> None:
+def _validate_settings(values: Mapping[str, Any], source: str) -> None:
     for key, value in values.items():
         if key not in _SETTING_TYPES:
             close = difflib.get_close_matches(key, list(_SETTING_TYPES), n=1)
@@ -278,7 +278,7 @@ class Problem:
     sample_id: str | None = None
 
 
-def check_dataset(dataset: Dataset, *, max_pixels: int | None = None) -> list[Problem]:
+def audit_dataset(dataset: Dataset, *, max_pixels: int | None = None) -> list[Problem]:
     """Every problem of every sample, found in one pass.
 
     Errors: a sample's load problem (bad ground truth, path outside the root,

@@ -141,7 +141,7 @@ class Document:
                 Page(
                     number=number,
                     text=outcome.text or "",
-                    lines=[line_from_dict(line) for line in outcome.lines],
+                    lines=[line_from_dict(line) for line in outcome.lines] or _unplaced_lines(outcome.text),
                     width=width,
                     height=height,
                     resolution=outcome.resolution,
@@ -165,6 +165,11 @@ def line_from_dict(data: Mapping[str, Any]) -> Line:
             for word in data.get("words") or ()
         ),
     )
+
+
+def _unplaced_lines(text: str | None) -> list[Line]:
+    """Lines of a text an engine returned without lines: every writer then still holds the text."""
+    return [Line(line.strip()) for line in (text or "").splitlines() if line.strip()]
 
 
 def _box(value: Any) -> Box | None:

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness.defaults import usable_cpus
+
 #: Environment variables that set thread counts in numeric and OCR libraries.
 THREAD_ENV_VARS = (
     "OMP_NUM_THREADS",
@@ -27,14 +29,6 @@ THREAD_ENV_VARS = (
     "OCR_HARNESS_MAX_IMAGE_PIXELS",
     "TESSDATA_PREFIX",
 )
-
-
-def usable_cpus() -> int:
-    """Cores this process may run on (affinity-aware), at least one."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def cpu_model() -> str:

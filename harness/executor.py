@@ -19,8 +19,8 @@ ProcessExecutor
     Up to ``workers`` worker processes started with the ``spawn`` method (an
     engine that was created in, or even imported into, a process breaks in its
     forked children), lazily on first need. A worker imports only
-    harness.worker, sets its environment (``OMP_THREAD_LIMIT``,
-    ``COMPlus_EnableDiagnostics=0``, then ``env``) before any engine import,
+    harness.worker, sets its environment (what every registered backend's
+    ``Backend.worker_env(threads)`` asks for, then ``env``) before any engine import,
     and keeps one engine per BackendSpec, created on its first task and reused.
     Unlike other ``spawn`` children, workers do not re-import the parent's
     ``__main__``: they never need it, and a script without an
@@ -59,6 +59,8 @@ from multiprocessing import spawn
 from multiprocessing.connection import wait as wait_for_ready
 from typing import Any, TypeVar
 
+from harness.defaults import usable_cpus
+from harness.errors import EngineCrashedError, EngineError, JobTimeoutError, OcrHarnessError
 from harness.worker import READY, Outcome, Task, WorkerState, run_task, serve
 
 T = TypeVar("T")
@@ -72,12 +74,13 @@ CLOSE_GRACE = 10.0
 
 
 def default_workers() -> int:
-    return os.cpu_count() or 1
+    """One worker per core this process may run on (affinity-aware: a container's share, not the host's)."""
+    return usable_cpus()
 
 
 def default_threads(workers: int) -> int:
-    """Each worker's fair share of the cores, at least one."""
-    return max(1, default_workers() // workers)
+    """Each worker's fair share of the usable cores, at least one."""
+    return max(1, usable_cpus() // workers)
 
 
 class Executor(ABC):
@@ -187,11 +190,7 @@ class ProcessExecutor(Executor):
             threads_per_worker if threads_per_worker is not None else default_threads(self.workers)
         )
         self.plugin_modules = tuple(plugin_modules)
-        self.env = {
-            "OMP_THREAD_LIMIT": str(self.threads_per_worker),
-            "COMPlus_EnableDiagnostics": "0",
-            **(env or {}),
-        }
+        self.env = {**_backends_worker_env(self.plugin_modules, self.threads_per_worker), **(env or {})}
         self._context: Any = multiprocessing.get_context(START_METHOD)
         self._slots = asyncio.Semaphore(self.workers)
         self._idle: list[_Worker] = []
@@ -220,7 +219,7 @@ class ProcessExecutor(Executor):
             worker = self._idle_worker() or self._launch()
         except _WorkerDied as error:
             self._slots.release()
-            return _failure(0, "EngineCrashedError", f"{_where(task)}: {error}")
+            return _failure(0, EngineCrashedError, f"{_where(task)}: {error}")
         except BaseException:
             self._slots.release()
             raise
@@ -285,24 +284,24 @@ class ProcessExecutor(Executor):
                 worker.conn.send(task)
             except OSError:  # it died just before the task reached it
                 self._discard(worker)
-                return _failure(worker.pid, "EngineCrashedError", self._death_message(task, worker)), None
+                return _failure(worker.pid, EngineCrashedError, self._death_message(task, worker)), None
             ready = wait_for_ready([worker.conn, worker.process.sentinel], timeout)
             if not ready:
                 self._discard(worker)
-                return _failure(worker.pid, "JobTimeoutError", _timeout_message(task, timeout)), None
+                return _failure(worker.pid, JobTimeoutError, _timeout_message(task, timeout)), None
             if worker.conn in ready:
                 try:
                     return worker.conn.recv(), worker
                 except (EOFError, OSError):
                     pass
             self._discard(worker)
-            return _failure(worker.pid, "EngineCrashedError", self._death_message(task, worker)), None
+            return _failure(worker.pid, EngineCrashedError, self._death_message(task, worker)), None
         except _WorkerDied as error:
-            return _failure(worker.pid, "EngineCrashedError", f"{_where(task)}: {error}"), None
+            return _failure(worker.pid, EngineCrashedError, f"{_where(task)}: {error}"), None
         except Exception as error:  # e.g. a task that cannot be pickled: this task fails, nothing else
             self._discard(worker)
             message = f"{_where(task)}: could not run the task: {type(error).__name__}: {error}"
-            return _failure(0, "EngineError", message), None
+            return _failure(0, EngineError, message), None
 
     def _wait_until_ready(self, worker: _Worker) -> None:
         ready = wait_for_ready([worker.conn, worker.process.sentinel], STARTUP_TIMEOUT)
@@ -409,6 +408,12 @@ class InlineExecutor(Executor):
         self._thread.shutdown(wait=False)
 
 
+def _backends_worker_env(plugin_modules: tuple[str, ...], threads: int) -> dict[str, str]:
+    from harness.plugins import get_registry
+
+    return get_registry(plugin_modules).worker_env(threads)
+
+
 def _in_thread(function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
     """Run a blocking function on a daemon thread: one that waits on a hung worker never blocks exit."""
     loop = asyncio.get_running_loop()
@@ -447,5 +452,5 @@ def _timeout_message(task: Task, timeout: float | None) -> str:
     )
 
 
-def _failure(pid: int, error_type: str, message: str) -> Outcome:
-    return Outcome(error_type=error_type, error_message=message, worker_pid=pid)
+def _failure(pid: int, error: type[OcrHarnessError], message: str) -> Outcome:
+    return Outcome(error_type=error.__name__, error_message=message, worker_pid=pid)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Iterator
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 

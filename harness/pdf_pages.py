@@ -106,7 +106,9 @@ def _open_pdf(path: Path) -> Iterator[Any]:
         reason = str(error)
         if "password" in reason.lower():
             reason = "it is encrypted with a password"
-        raise ImageReadError(f"{path}: not a PDF that can be read ({reason})", fix="re-export or repair the PDF") from None
+        raise ImageReadError(
+            f"{path}: not a PDF that can be read ({reason})", fix="re-export or repair the PDF"
+        ) from None
     try:
         yield document
     finally:

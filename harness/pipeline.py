@@ -4,10 +4,12 @@ A pipeline is written ``downscale(max_side=2000)|binarize(method=sauvola,window=
 ``none`` (or an empty string) is the empty pipeline. Parsing checks only the
 notation; :func:`build_pipeline` checks names and parameters against the
 registered steps, so errors name the step and list the valid choices.
+:func:`expand_grid` turns a suite's ``[grid]`` table into pipelines.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -16,7 +18,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from harness.errors import UnknownStepError
+from harness.errors import ConfigError, UnknownStepError
+from harness.options import parse_value
+from harness.validation import describe_errors
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -99,7 +103,7 @@ def parse_pipeline(text: str | PipelineSpec | None) -> PipelineSpec:
                     f"cannot read parameter {item!r} of step {name!r} in {text!r}",
                     fix="write parameters as key=value",
                 )
-            params[key.strip()] = _parse_value(raw.strip())
+            params[key.strip()] = parse_value(raw)
         steps.append(StepSpec(name, tuple(sorted(params.items()))))
     return PipelineSpec(tuple(steps))
 
@@ -134,11 +138,50 @@ def build_pipeline(spec: PipelineSpec | str | None, steps: Mapping[str, type[Ste
             params = step_class.Params(**dict(step_spec.params))
         except ValidationError as error:
             raise UnknownStepError(
-                f"bad parameters for step {step_spec.name!r}: {_describe(error)}; "
+                f"bad parameters for step {step_spec.name!r}: {describe_errors(error, step_class.Params)}; "
                 f"valid parameters: {describe_params(step_class.Params)}"
             ) from None
         built.append(step_class(params))
     return built
+
+
+def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[str]:
+    """Every pipeline of a ``[grid]`` table, in the order the keys and values are written."""
+    if not grid:
+        return []
+    axes: list[tuple[str, str | None, list[Any]]] = []
+    for key, values in grid.items():
+        where = f'grid."{key}"'
+        step, _, param = key.partition(".")
+        if not step or (param == "" and "." in key):
+            raise ConfigError(f"{where}: keys are 'step.parameter' (or 'step' with [true, false])")
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{where}: give a non-empty list of values")
+        if not param and not all(isinstance(value, bool) for value in values):
+            raise ConfigError(
+                f"{where}: a key without a parameter takes [true, false] (include the step or not)"
+            )
+        axes.append((step, param or None, list(values)))
+    step_order: list[str] = []
+    for axis_step, _, _ in axes:
+        if axis_step not in step_order:
+            step_order.append(axis_step)
+    pipelines = []
+    for combination in itertools.product(*(values for _, _, values in axes)):
+        params: dict[str, list[str]] = {step: [] for step in step_order}
+        included = dict.fromkeys(step_order, True)
+        for (name, parameter, _), value in zip(axes, combination, strict=True):
+            if parameter is None:
+                included[name] = included[name] and bool(value)
+            else:
+                params[name].append(f"{parameter}={_format_value(value)}")
+        parts = [
+            f"{step}({','.join(params[step])})" if params[step] else step
+            for step in step_order
+            if included[step]
+        ]
+        pipelines.append(str(parse_pipeline("|".join(parts))))
+    return pipelines
 
 
 def apply_pipeline(image: Image.Image, steps: Sequence[Step]) -> Image.Image:
@@ -174,24 +217,6 @@ def type_name(annotation: Any) -> str:
     if annotation is type(None):
         return "None"
     return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
-
-
-def _describe(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in item['loc']) or 'value'}: {item['msg']}" for item in error.errors()
-    )
-
-
-def _parse_value(raw: str) -> Any:
-    lowered = raw.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for cast in (int, float):
-        try:
-            return cast(raw)
-        except ValueError:
-            pass
-    return raw.strip("'\"")
 
 
 def _format_value(value: Any) -> str:

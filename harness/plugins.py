@@ -75,6 +75,25 @@ class Registry:
     def steps(self) -> dict[str, Any]:
         return {name: entry.obj for name, entry in self.preprocessors.items()}
 
+    def worker_env(self, threads: int) -> dict[str, str]:
+        """The environment a worker process needs for ``threads`` threads: every backend's ``worker_env``.
+
+        Workers set it before any engine loads, and one worker may serve any
+        backend, so every registered backend's variables go in (by backend name).
+        """
+        env: dict[str, str] = {}
+        for name in sorted(self.backends):
+            entry = self.backends[name]
+            try:
+                wanted = entry.obj.worker_env(threads)
+                env.update({str(key): str(value) for key, value in dict(wanted).items()})
+            except Exception as error:
+                raise PluginError(
+                    f"backend {name!r} (plugin {entry.plugin!r}) could not say what environment its "
+                    f"workers need: {type(error).__name__}: {error}"
+                ) from None
+        return env
+
     def formats(self) -> dict[str, Any]:
         return {name: entry.obj for name, entry in self.dataset_formats.items()}
 

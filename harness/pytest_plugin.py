@@ -196,6 +196,7 @@ def _run(
     serial: bool,
     plugins: Sequence[str],
 ) -> RunResult:
+    from harness.defaults import DEFAULT_BACKEND
     from harness.plugins import get_registry
     from harness.report.run_data import load_run
     from harness.runner import run_suite
@@ -210,7 +211,7 @@ def _run(
             raise TypeError("with a suite file, backends, pipelines and normalisation come from the suite")
         suite = load_suite(source, registry, overrides=run_settings)
     else:
-        backends = [backend] if isinstance(backend, str) else list(backend or ["rapidocr"])
+        backends = [backend] if isinstance(backend, str) else list(backend or [DEFAULT_BACKEND])
         pipelines = [pipeline] if isinstance(pipeline, str) else list(pipeline or ["none"])
         option_flags = [
             f"{name}.{key}={value}" for name in backends for key, value in (options or {}).items()

@@ -20,9 +20,12 @@ from collections.abc import Sequence
 
 from harness.backends import Box, Line
 
-#: A vertical gap is a column gutter when at least this many median box heights wide; spaces
-#: between words are about a third of one, gutters one or more.
+#: Between phrase boxes, a vertical gap is a column gutter when at least this many median box
+#: heights wide: spaces between words are about a third of one, gutters one or more.
 COLUMN_GAP_HEIGHTS = 1.0
+#: Between line boxes, word spaces are inside the boxes: any gap running down a whole region is a
+#: gutter or a table column, and real gutters can be narrower than a line height (0.56 seen).
+LINE_COLUMN_GAP_HEIGHTS = 0.25
 
 
 def reading_blocks(boxes: Sequence[Box], *, min_column_gap: float | None = None) -> list[list[int]]:
@@ -49,10 +52,15 @@ def reading_blocks(boxes: Sequence[Box], *, min_column_gap: float | None = None)
 
 
 def order_lines(lines: Sequence[Line], *, min_column_gap: float | None = None) -> list[Line]:
-    """``lines`` in reading order; lines without a box keep their order, after the others."""
+    """``lines`` in reading order; lines without a box keep their order, after the others.
+
+    ``min_column_gap`` (pixels) defaults to LINE_COLUMN_GAP_HEIGHTS median line heights.
+    """
     placed = [line for line in lines if line.box is not None]
     unplaced = [line for line in lines if line.box is None]
     boxes = [line.box for line in placed if line.box is not None]
+    if boxes and min_column_gap is None:
+        min_column_gap = LINE_COLUMN_GAP_HEIGHTS * statistics.median(max(1, b[3] - b[1]) for b in boxes)
     order = [index for block in reading_blocks(boxes, min_column_gap=min_column_gap) for index in block]
     return [placed[index] for index in order] + unplaced
 

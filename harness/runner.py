@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from harness.errors import GroundTruthError, ImageReadError, InputError, UnsupportedLanguageError
 from harness.hashing import file_sha256
 from harness.store import RESULTS_FILE, ResultStore, read_results
 from harness.worker import Outcome, Task
@@ -155,10 +156,10 @@ def _problem_type(sample: Sample) -> str | None:
         return None
     problem_file = getattr(sample, "problem_file", None)
     if problem_file is not None and Path(problem_file) == Path(sample.image):
-        return "ImageReadError"
+        return ImageReadError.__name__
     if problem_file is not None:
-        return "GroundTruthError"
-    return "InputError"
+        return GroundTruthError.__name__
+    return InputError.__name__
 
 
 def skip_warning(jobs: Iterable[Job]) -> str | None:
@@ -183,7 +184,7 @@ def make_record(
     sample = job.sample
     if outcome is None:
         outcome = Outcome(
-            error_type=job.problem_type or ("UnsupportedLanguageError" if job.skip_reason else None),
+            error_type=job.problem_type or (UnsupportedLanguageError.__name__ if job.skip_reason else None),
             error_message=sample.problem if job.problem_type else job.skip_reason,
         )
     status = "skipped" if job.skip_reason and not job.problem_type else ("ok" if outcome.ok else "error")
@@ -228,13 +229,12 @@ def default_executor_factory(suite: Suite) -> ExecutorFactory:
 
 def worker_plan(suite: Suite) -> tuple[int, int]:
     """(workers, threads per worker): one worker per usable core unless ``jobs`` says otherwise."""
-    from harness.environment import usable_cpus
+    from harness.executor import default_threads, default_workers
 
-    cpus = usable_cpus()
     if suite.run.serial:
-        return 1, cpus
-    workers = suite.run.jobs or cpus
-    return workers, max(1, cpus // workers)
+        return 1, default_threads(1)
+    workers = suite.run.jobs or default_workers()
+    return workers, default_threads(workers)
 
 
 async def execute(

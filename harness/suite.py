@@ -19,11 +19,8 @@ Every value is used as written: ``"binarize.method" = ["none", "otsu"]`` gives
 
 from __future__ import annotations
 
-import difflib
-import itertools
 import re
 import tomllib
-import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,11 +29,14 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness.backends import BackendSpec
 from harness.check import CheckConfig, Thresholds  # the gate's own schemas: "5%" reads the same everywhere
+from harness.defaults import DEFAULT_BACKEND
 from harness.errors import ConfigError, OcrHarnessError
 from harness.metrics import Normalisation, resolve_profile
-from harness.pipeline import EMPTY_PIPELINE, _parse_value, build_pipeline, parse_pipeline
-from harness.worker import BackendSpec
+from harness.options import parse_option_flags
+from harness.pipeline import EMPTY_PIPELINE, build_pipeline, expand_grid, parse_pipeline
+from harness.validation import error_list, format_errors, suggest, validate, validate_section
 
 if typing.TYPE_CHECKING:
     from harness.datasets import Dataset
@@ -201,25 +201,13 @@ def suite_from_args(
     metrics: Mapping[str, Any] | None = None,
 ) -> Suite:
     """The suite an ad hoc ``ocr-harness run DATASET --backend ...`` describes."""
-    errors: list[str] = []
-    backend_names = list(backends) or ["rapidocr"]
-    backend_tables: list[dict[str, Any]] = [{"name": backend, "options": {}} for backend in backend_names]
-    for raw in options:
-        key, sep, value = raw.partition("=")
-        backend, dot, option = key.strip().partition(".")
-        if not sep or not dot or not option:
-            errors.append(f"--option {raw!r}: write it as BACKEND.KEY=VALUE, e.g. tesseract.psm=6")
-            continue
-        targets = [table for table in backend_tables if table["name"] == backend]
-        if not targets:
-            errors.append(
-                f"--option {raw!r}: backend {backend!r} is not one of this run's backends "
-                f"({', '.join(backend_names)})"
-            )
-        for table in targets:
-            table["options"][option] = _parse_value(value.strip())
+    backend_names = list(backends) or [DEFAULT_BACKEND]
+    options_by_backend, errors = parse_option_flags(options, backend_names)
     if errors:
-        raise ConfigError(_error_list("the command line", errors))
+        raise ConfigError(error_list("the command line", errors))
+    backend_tables: list[dict[str, Any]] = [
+        {"name": backend, "options": dict(options_by_backend[backend])} for backend in backend_names
+    ]
     default_name = name or _safe_name(Path(datasets[0]).resolve().name if datasets else "run")
     data: dict[str, Any] = {
         "name": default_name,
@@ -237,11 +225,11 @@ def build_suite(
 ) -> Suite:
     """Validate suite data (as parsed from TOML); one ConfigError lists every problem."""
     errors: list[str] = []
-    top = _validate(SuiteConfig, data, "", errors)
+    top = validate(SuiteConfig, data, "", errors)
     raw_datasets = _list(data.get("datasets"))
     raw_backends = _list(data.get("backends"))
-    metrics = top.metrics if top else _section(MetricsConfig, data, "metrics", errors)
-    run = top.run if top else _section(RunConfig, data, "run", errors)
+    metrics = top.metrics if top else validate_section(MetricsConfig, data, "metrics")
+    run = top.run if top else validate_section(RunConfig, data, "run")
 
     name = (top.name if top else None) or "suite"
     if not _SAFE_NAME.match(name):
@@ -254,26 +242,26 @@ def build_suite(
         except ConfigError as error:
             errors.append(f"metrics.normalisation: {error}")
 
-    datasets = _check_datasets(raw_datasets, base_dir, registry, errors)
-    backends = _check_backends(raw_backends, registry, errors)
+    datasets = _validate_datasets(raw_datasets, base_dir, registry, errors)
+    backends = _validate_backends(raw_backends, registry, errors)
     for entry in datasets:
         if entry.config.language is None:
             continue
         index = datasets.index(entry)
         for backend in backends:
             if backend.language is None:
-                _check_language(backend, entry.config.language, f"datasets[{index}].language", errors)
+                _validate_language(backend, entry.config.language, f"datasets[{index}].language", errors)
 
     raw_pipelines = data.get("pipelines")
     raw_grid = data.get("grid")
     pipeline_list = list(top.pipelines) if top else _list_of_str(raw_pipelines)
     grid = dict(top.grid) if top else (dict(raw_grid) if isinstance(raw_grid, dict) else {})
-    pipelines = _check_pipelines(pipeline_list, grid, registry, errors)
+    pipelines = _validate_pipelines(pipeline_list, grid, registry, errors)
     if top is not None and top.check is not None:
-        _validate(CheckConfig, top.check, "check", errors)  # a typo fails here, before any OCR
+        validate(CheckConfig, top.check, "check", errors)  # a typo fails here, before any OCR
 
     if errors or top is None or metrics is None or run is None or profile is None:
-        raise ConfigError(_error_list(where, errors or ["the suite is not valid"]))
+        raise ConfigError(error_list(where, errors or ["the suite is not valid"]))
     return Suite(
         name=name,
         source=source,
@@ -292,7 +280,7 @@ def build_suite(
 # --- sections ----------------------------------------------------------------------
 
 
-def _check_datasets(
+def _validate_datasets(
     raw: list[Any], base_dir: Path, registry: Registry, errors: list[str]
 ) -> list[DatasetEntry]:
     from harness.datasets import dataset_fingerprint, load_dataset
@@ -301,21 +289,21 @@ def _check_datasets(
     seen_names: dict[str, int] = {}
     for index, item in enumerate(raw):
         where = f"datasets[{index}]"
-        config = _validate(DatasetConfig, item, where, errors)
+        config = validate(DatasetConfig, item, where, errors)
         if config is None:
             continue
         path = (base_dir / config.path).resolve()
         if config.format is not None and config.format not in registry.dataset_formats:
             errors.append(
                 f"{where}.format: unknown dataset format {config.format!r}"
-                f"{_suggest(config.format, registry.dataset_formats)}; "
+                f"{suggest(config.format, registry.dataset_formats)}; "
                 f"formats: {', '.join(sorted(registry.dataset_formats)) or 'none'}"
             )
             continue
         if config.language is not None and config.language not in _known_languages():
             errors.append(
                 f"{where}.language: unknown language code {config.language!r}"
-                f"{_suggest(config.language, _known_languages())}; codes are ISO 639-1"
+                f"{suggest(config.language, _known_languages())}; codes are ISO 639-1"
             )
             continue
         try:
@@ -343,17 +331,17 @@ def _check_datasets(
     return entries
 
 
-def _check_backends(raw: list[Any], registry: Registry, errors: list[str]) -> list[BackendEntry]:
+def _validate_backends(raw: list[Any], registry: Registry, errors: list[str]) -> list[BackendEntry]:
     entries = []
     for index, item in enumerate(raw):
         where = f"backends[{index}]"
-        config = _validate(BackendConfig, item, where, errors)
+        config = validate(BackendConfig, item, where, errors)
         if config is None:
             continue
         if config.name not in registry.backends:
             known = sorted(registry.backends)
             errors.append(
-                f"{where}.name: unknown backend {config.name!r}{_suggest(config.name, known)}; "
+                f"{where}.name: unknown backend {config.name!r}{suggest(config.name, known)}; "
                 f"registered backends: {', '.join(known) or 'none'}"
             )
             continue
@@ -371,11 +359,11 @@ def _check_backends(raw: list[Any], registry: Registry, errors: list[str]) -> li
             resolved = backend_class.Options(**config.options).model_dump(mode="json")
         except ValidationError as error:
             options_ok = False
-            errors.extend(_format_errors(error, f"{where}.options", backend_class.Options))
+            errors.extend(format_errors(error, f"{where}.options", backend_class.Options))
         except TypeError as error:
             options_ok = False
             errors.append(f"{where}.options: {error}")
-        if config.language is not None and not _check_language(
+        if config.language is not None and not _validate_language(
             backend_class, config.language, f"{where}.language", errors
         ):
             options_ok = False
@@ -420,7 +408,7 @@ def _label_backends(entries: list[BackendEntry], errors: list[str]) -> list[Back
     return labelled
 
 
-def _check_language(backend: Any, language: str, where: str, errors: list[str]) -> bool:
+def _validate_language(backend: Any, language: str, where: str, errors: list[str]) -> bool:
     backend_class = backend.backend_class if isinstance(backend, BackendEntry) else backend
     try:
         backend_class.engine_language(language)
@@ -430,7 +418,7 @@ def _check_language(backend: Any, language: str, where: str, errors: list[str]) 
     return True
 
 
-def _check_pipelines(
+def _validate_pipelines(
     pipelines: list[str], grid: dict[str, list[Any]], registry: Registry, errors: list[str]
 ) -> list[str]:
     steps = registry.steps()
@@ -458,141 +446,7 @@ def _check_pipelines(
     return result
 
 
-def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[str]:
-    """Every pipeline of a ``[grid]`` table, in the order the keys and values are written."""
-    if not grid:
-        return []
-    axes: list[tuple[str, str | None, list[Any]]] = []
-    for key, values in grid.items():
-        where = f'grid."{key}"'
-        step, _, param = key.partition(".")
-        if not step or (param == "" and "." in key):
-            raise ConfigError(f"{where}: keys are 'step.parameter' (or 'step' with [true, false])")
-        if not isinstance(values, list) or not values:
-            raise ConfigError(f"{where}: give a non-empty list of values")
-        if not param and not all(isinstance(value, bool) for value in values):
-            raise ConfigError(
-                f"{where}: a key without a parameter takes [true, false] (include the step or not)"
-            )
-        axes.append((step, param or None, list(values)))
-    step_order: list[str] = []
-    for axis_step, _, _ in axes:
-        if axis_step not in step_order:
-            step_order.append(axis_step)
-    pipelines = []
-    for combination in itertools.product(*(values for _, _, values in axes)):
-        params: dict[str, list[str]] = {step: [] for step in step_order}
-        included = dict.fromkeys(step_order, True)
-        for (name, parameter, _), value in zip(axes, combination, strict=True):
-            if parameter is None:
-                included[name] = included[name] and bool(value)
-            else:
-                params[name].append(f"{parameter}={_format_grid_value(value)}")
-        parts = [
-            f"{step}({','.join(params[step])})" if params[step] else step
-            for step in step_order
-            if included[step]
-        ]
-        pipelines.append(str(parse_pipeline("|".join(parts))))
-    return pipelines
-
-
-def _format_grid_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-# --- validation helpers --------------------------------------------------------------
-
-
-def _section(model: type[BaseModel], data: Mapping[str, Any], key: str, errors: list[str]) -> Any:
-    # When the top level failed, sections still validate alone so their own errors are not lost.
-    value = data.get(key, {})
-    if not isinstance(value, dict):
-        return None
-    try:
-        return model.model_validate(value)
-    except ValidationError:
-        return None  # already reported through the top-level validation
-
-
-def _validate(model: type[BaseModel], data: Any, where: str, errors: list[str]) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        errors.extend(_format_errors(error, where, model))
-        return None
-
-
-def _format_errors(error: ValidationError, where: str, model: type[BaseModel]) -> list[str]:
-    lines = []
-    for item in error.errors():
-        loc = tuple(item["loc"])
-        path = _key_path(where, loc)
-        if item["type"] == "extra_forbidden":
-            unknown = str(loc[-1])
-            valid = _fields_at(model, loc[:-1])
-            listing = f"; valid keys: {', '.join(valid)}" if valid else ""
-            lines.append(f"{path}: unknown key{_suggest(unknown, valid)}{listing}")
-        elif item["type"] == "missing":
-            lines.append(f"{path}: required key is missing")
-        elif item["type"] == "value_error":
-            lines.append(f"{path}: {item['ctx']['error']}")  # our own message, which names the value
-        else:
-            lines.append(f"{path}: {item['msg']} (got {_short(item.get('input'))})")
-    return lines
-
-
-def _key_path(where: str, loc: tuple[Any, ...]) -> str:
-    path = where
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z_][\w-]*", str(part)):
-            path += f".{part}" if path else str(part)
-        else:
-            path += f'."{part}"' if path else f'"{part}"'
-    return path or "(top level)"
-
-
-def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """The valid keys of the table at ``loc`` inside ``model`` (for suggestions)."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
-        field_info = current.model_fields.get(str(part))
-        if field_info is None:
-            return []
-        current = _model_in(field_info.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
-
-
-def _model_in(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if typing.get_origin(annotation) in (list, Union, types.UnionType):
-        for argument in typing.get_args(annotation):
-            found = _model_in(argument)
-            if found is not None:
-                return found
-    return None
-
-
-def _suggest(word: str, choices: Any) -> str:
-    """`` (did you mean 'x'?)`` for the closest choice, or nothing."""
-    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {matches[0]!r}?)" if matches else ""
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+# --- small helpers ---------------------------------------------------------------------
 
 
 def _safe_name(text: str) -> str:
@@ -613,9 +467,3 @@ def _known_languages() -> list[str]:
     from harness.backends import LANGUAGES
 
     return list(LANGUAGES)
-
-
-def _error_list(where: str, errors: list[str]) -> str:
-    count = len(errors)
-    heading = f"{where}: {count} problem{'s' if count != 1 else ''} found before any OCR started:"
-    return "\n".join([heading, *(f"  {line}" for line in errors)])

@@ -8,7 +8,6 @@ becomes an Outcome with its error class and message: errors are data.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import resource
 import signal
@@ -18,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from harness.backends import BackendSpec
 from harness.errors import EngineError, OcrHarnessError
 
 if TYPE_CHECKING:
@@ -25,27 +25,6 @@ if TYPE_CHECKING:
 
 #: The first message a worker sends, once its environment is set and it can take tasks.
 READY = "ready"
-
-
-@dataclass(frozen=True)
-class BackendSpec:
-    """A backend by name with its options (plain JSON values)."""
-
-    name: str
-    options: tuple[tuple[str, Any], ...] = ()
-
-    @classmethod
-    def of(cls, name: str, options: dict[str, Any] | None = None) -> BackendSpec:
-        return cls(name, tuple(sorted((options or {}).items())))
-
-    @property
-    def options_dict(self) -> dict[str, Any]:
-        return dict(self.options)
-
-    def __str__(self) -> str:
-        if not self.options:
-            return self.name
-        return f"{self.name}{json.dumps(self.options_dict, sort_keys=True, separators=(',', ':'))}"
 
 
 @dataclass(frozen=True)
@@ -166,7 +145,8 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
         outcome.timings["preprocess"] = time.perf_counter() - start
         outcome.image_size = image.size
         if loaded_dpi:
-            outcome.resolution = round(loaded_dpi * image.width / loaded_width, 3)
+            # Tenths of a dpi: PNG stores pixels per metre, so its 300 dpi reads back as 299.9994.
+            outcome.resolution = round(loaded_dpi * image.width / loaded_width, 1)
 
         stage = "engine_init"
         start = time.perf_counter()
@@ -188,7 +168,7 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
         outcome.error_type = type(error).__name__
         outcome.error_message = str(error)
     except Exception as error:  # an engine's own exception: data for this row, not a crash
-        outcome.error_type = "EngineError"
+        outcome.error_type = EngineError.__name__
         outcome.error_message = f"{task.image}: {stage} failed: {type(error).__name__}: {error}"
     outcome.cpu_seconds = time.process_time() - cpu_start
     outcome.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -238,7 +218,7 @@ def serve(
             except Exception as error:  # an engine put something unpicklable in notes or lines
                 conn.send(
                     Outcome(
-                        error_type="EngineError",
+                        error_type=EngineError.__name__,
                         error_message=f"{task.image}: the result could not be sent back ({error})",
                         worker_pid=os.getpid(),
                     )

@@ -32,11 +32,11 @@ from ocr_harness_plugins.backends.aspose.backend import (
 from PIL import Image, ImageDraw, ImageFont
 
 from harness.api import Extractor, extract_many, extract_text
-from harness.backends import Line
+from harness.backends import BackendSpec, Line
 from harness.errors import ConfigError, ImageReadError, LicenseError
 from harness.executor import ProcessExecutor
 from harness.plugins import get_registry
-from harness.worker import BackendSpec, Outcome, Task
+from harness.worker import Outcome, Task
 
 CLI = [str(Path(sys.executable).with_name("ocr-harness"))]
 REAL_LINE = "line_en_jebb1896_0136_18.png"  # "that he is under the spell of some angry"
@@ -422,3 +422,38 @@ def test_provisioning_never_replaces_a_folder_it_did_not_make(tmp_path: Path) ->
     result = doctor("--fix", "aspose", env={runtime.RUNTIME_ENV: str(foreign)})
     assert result.returncode == 4
     assert "did not put there" in result.stderr and (foreign / "notes.txt").is_file()
+
+
+# --- evaluation mode is visible everywhere ---------------------------------------
+
+
+def test_doctor_says_evaluation_mode_cuts_texts_and_how_to_add_a_licence() -> None:
+    env = {key: value for key, value in os.environ.items() if key != "ASPOSE_OCR_LICENSE"}
+    result = subprocess.run([*CLI, "doctor", "aspose"], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "evaluation mode: texts are cut short" in result.stdout
+    assert "ASPOSE_OCR_LICENSE" in result.stdout and "license=" in result.stdout
+
+
+def test_extract_warns_on_stderr_and_flags_truncated_json(real_dev: Path) -> None:
+    result = subprocess.run(
+        [*CLI, "extract", "--backend", "aspose", "--jobs", "1", "--json", str(real_dev / REAL_LINE)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    entry = json.loads(result.stdout)[0]
+    assert entry["truncated"] is True and entry["pages"][0]["truncated"] is True
+    assert "warning: aspose: evaluation mode: texts are cut short" in result.stderr
+
+
+async def test_the_api_warns_once_per_extractor_and_flags_results(real_dev: Path) -> None:
+    from harness.api import Extractor
+
+    with pytest.warns(UserWarning, match="evaluation mode: texts are cut short") as caught:
+        async with Extractor(backend="aspose", concurrency=1) as extractor:
+            first = await extractor.extract_document(real_dev / REAL_LINE)
+            await extractor.extract_text(real_dev / REAL_LINE)
+    assert first.truncated and first.pages[0].truncated
+    assert len([w for w in caught if issubclass(w.category, UserWarning)]) == 1

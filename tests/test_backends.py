@@ -23,9 +23,10 @@ from ocr_harness_plugins.backends.tesseract import TesseractBackend
 from PIL import Image, ImageDraw, ImageFont
 from pydantic import ValidationError
 
+from harness.backends import BackendSpec
 from harness.errors import UnsupportedLanguageError
 from harness.images import load_page
-from harness.worker import BackendSpec, Task, WorkerState, run_task
+from harness.worker import Task, WorkerState, run_task
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
@@ -466,3 +467,25 @@ def test_tesseract_auto_psm_reads_line_images_as_one_line(
     assert tesseract.recognize(line, language="en").notes["psm"] == 7
     assert tesseract.recognize(page, language="en").notes["psm"] == 3
     assert TesseractBackend.Options().psm == "auto"
+
+
+def test_engines_place_words_inside_their_lines(
+    rapidocr: RapidOcrBackend, tesseract: TesseractBackend
+) -> None:
+    rows = ["Quarterly report on", "water levels in"]
+    font = ImageFont.truetype(str(DEJAVU), 36)
+    page = Image.new("L", (900, 240), 255)
+    for index, row in enumerate(rows):
+        ImageDraw.Draw(page).text((40, 40 + index * 90), row, font=font, fill=0)
+    for backend in (rapidocr, tesseract):
+        lines = backend.recognize(page, language="en").lines
+        assert [normalise(line.text) for line in lines] == rows, backend.name
+        for line in lines:
+            assert " ".join(word.text for word in line.words) == line.text
+            assert line.box is not None
+            lefts = []
+            for word in line.words:
+                assert word.box is not None and word.confidence is not None and 0 < word.confidence <= 1
+                assert line.box[0] - 2 <= word.box[0] < word.box[2] <= line.box[2] + 2, (backend.name, word)
+                lefts.append(word.box[0])
+            assert lefts == sorted(lefts) and len(set(lefts)) == len(lefts)

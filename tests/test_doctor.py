@@ -55,6 +55,25 @@ def test_fix_on_a_backend_with_nothing_to_provision_says_so(capsys: pytest.Captu
     assert out[1].split()[:2] == ["noop", "ok"]
 
 
+def test_a_plugin_backend_offers_its_own_fix(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # doctor --fix calls any backend's provision() by name: nothing in harness/ knows the engine.
+    runtime = tmp_path / "runtime"
+    monkeypatch.setenv("FAKE_ENGINE_RUNTIME", str(runtime))
+    plugin = ["--plugin", "fake_thread_env"]
+    assert main([*plugin, "doctor", "thread-env"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert f"unavailable: its runtime {runtime / 'runtime.bin'} is missing" in out[0]
+    assert out[1].strip() == "fix: ocr-harness doctor --fix thread-env"
+    assert main([*plugin, "doctor", "--fix", "thread-env"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"thread-env: fetched the runtime into {runtime / 'runtime.bin'}"
+    assert out[1].split()[:2] == ["thread-env", "ok"]
+    assert main([*plugin, "doctor", "--fix", "thread-env"]) == 0
+    assert capsys.readouterr().out.startswith("thread-env: already provisioned")
+
+
 def test_doctor_loads_no_engine_into_the_main_process() -> None:
     # Importing aspose.ocr would start .NET here, and a process that has done so breaks its forks.
     code = (

@@ -95,7 +95,9 @@ def test_a_192_megapixel_tiff_is_read_by_default_and_says_it_was_downscaled(
     captured = capsys.readouterr()
     page = json.loads(captured.out)[0]["pages"][0]
     assert page["downscaled_from"] == [12_000, 16_000]
-    assert page["width"] * page["height"] <= DEFAULT_PIXEL_BUDGET and page["width"] / page["height"] == pytest.approx(0.75, abs=0.001)
+    assert page["width"] * page["height"] <= DEFAULT_PIXEL_BUDGET and page["width"] / page[
+        "height"
+    ] == pytest.approx(0.75, abs=0.001)
     assert page["resolution"] == pytest.approx(1200 * page["width"] / 12_000, abs=0.01)
     assert "12000x16000 pixels, downscaled to" in captured.err and str(huge_tiff) in captured.err
     # Turned off, the decompression-bomb guard stands and says what to do.

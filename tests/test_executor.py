@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from harness.backends import BackendSpec
 from harness.errors import EngineCrashedError, JobTimeoutError
 from harness.executor import InlineExecutor, ProcessExecutor
-from harness.worker import BackendSpec, Outcome, Task
+from harness.worker import Outcome, Task
 
 FAKES = ("fake_noop", "fake_slow", "fake_crash", "fake_hang")
 PLUGINS_DIR = Path(__file__).parent / "plugins"
@@ -74,13 +75,57 @@ async def test_worker_environment_is_set_before_the_engine_loads(image: str) -> 
     assert described["start_method"] == "spawn"
 
 
+@pytest.mark.parametrize("threads", [1, 3])
+async def test_a_plugin_backend_sets_its_own_thread_variable_in_workers(image: str, threads: int) -> None:
+    # What Tesseract does with OMP_THREAD_LIMIT, a third-party engine does through Backend.worker_env.
+    variable = "FAKE_ENGINE_THREADS"
+    async with ProcessExecutor(
+        workers=1, threads_per_worker=threads, plugin_modules=("fake_thread_env",)
+    ) as executor:
+        outcome = await executor.run(Task(image, BackendSpec.of("thread-env")))
+        described = executor.describe()
+    assert outcome.ok, outcome.error_message
+    assert outcome.worker_pid != os.getpid()
+    assert outcome.text == str(threads)
+    assert described["worker_env"][variable] == str(threads)
+    assert variable not in os.environ  # set in the workers only
+
+
 def test_default_threads_share_the_cores() -> None:
-    cores = os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0))
     executor = ProcessExecutor()
     assert executor.workers == cores
     assert executor.threads_per_worker == 1
     one = ProcessExecutor(workers=1)
     assert one.threads_per_worker == cores
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")
+def test_workers_follow_the_cores_this_process_may_use(image: str) -> None:
+    # In a container limited to one core of a bigger host, the API and `extract` start one worker.
+    code = textwrap.dedent(
+        f"""
+        import asyncio, os
+        os.sched_setaffinity(0, {{min(os.sched_getaffinity(0))}})
+        from harness.api import Extractor
+        from harness.executor import ProcessExecutor
+
+        async def main():
+            async with Extractor(backend="noop", plugins=("fake_noop",)) as extractor:
+                texts = await extractor.extract_many([{image!r}] * 3)
+                pids = extractor.worker_pids()
+                print(ProcessExecutor().workers, extractor.describe()["workers"], len(pids))
+                print(texts)
+
+        asyncio.run(main())
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(PLUGINS_DIR)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["1 1 1", str(["noop 40x20"] * 3)]
 
 
 @pytest.mark.parametrize(
@@ -187,7 +232,8 @@ def test_a_script_without_a_main_guard_is_not_rerun_in_workers(image: str, tmp_p
             f"""
             import asyncio
             from harness.executor import ProcessExecutor
-            from harness.worker import BackendSpec, Task
+            from harness.backends import BackendSpec
+            from harness.worker import Task
 
             print("script ran")
 
@@ -226,7 +272,8 @@ def test_a_killed_parent_leaves_no_worker_behind(image: str, tmp_path: Path) -> 
             f"""
             import asyncio
             from harness.executor import ProcessExecutor
-            from harness.worker import BackendSpec, Task
+            from harness.backends import BackendSpec
+            from harness.worker import Task
 
             async def main():
                 executor = ProcessExecutor(workers=1, plugin_modules=("fake_hang",))

@@ -90,6 +90,9 @@ def test_backend_options_and_the_highest_exit_code(
 ) -> None:
     assert main(extract("--option", "text=hello", pictures["small"])) == 0
     assert capsys.readouterr().out == "hello\n"
+    # The same BACKEND.KEY=VALUE form `run` takes; values read as in pipeline notation.
+    assert main(extract("--option", "noop.text='42'", pictures["small"])) == 0
+    assert capsys.readouterr().out == "42\n"
     args = extract("--timeout", "1", pictures["missing"], pictures["small"])
     args[args.index("noop")] = "hang"
     code = main(args)

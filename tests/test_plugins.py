@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 from ocr_harness_plugins.backends.tesseract import TesseractBackend
 
+from harness.backends import BackendSpec
 from harness.pipeline import build_pipeline
 from harness.plugins import DISABLE_ENV, PLUGINS_ENV, clear_registry_cache, get_registry
-from harness.worker import BackendSpec, Task, WorkerState, run_task
+from harness.worker import Task, WorkerState, run_task
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "plugin-example"
@@ -460,3 +461,37 @@ def test_the_example_plugin_is_quoted_in_full_in_the_docs() -> None:
         assert source.read_text(encoding="utf-8").strip() in docs, (
             f"docs/plugins.md lacks {source.name} as it is"
         )
+
+
+def test_the_worker_environment_is_what_the_backends_declare() -> None:
+    registry = get_registry(("fake_thread_env",))
+    env = registry.worker_env(3)
+    # Each engine's own variables, from its own plugin; none from the executor.
+    assert env["FAKE_ENGINE_THREADS"] == "3"
+    assert env["OMP_THREAD_LIMIT"] == "3"  # Tesseract's plugin
+    assert env["COMPlus_EnableDiagnostics"] == "0"  # noqa: SIM112 (.NET's spelling) - Aspose's plugin
+    assert registry.worker_env(1)["FAKE_ENGINE_THREADS"] == "1"
+
+
+def test_a_backend_whose_worker_env_fails_is_named() -> None:
+    from harness.backends import LANGUAGES, Backend
+    from harness.errors import PluginError
+    from harness.plugins import Registered, Registry
+
+    class Broken(Backend):
+        name = "broken-env"
+
+        @classmethod
+        def worker_env(cls, threads: int) -> dict[str, str]:
+            raise KeyError("THREADS")
+
+        @classmethod
+        def languages(cls) -> dict[str, str]:
+            return dict.fromkeys(LANGUAGES, "x")
+
+        def recognize(self, image, *, language):  # pragma: no cover - never created
+            raise AssertionError
+
+    registry = Registry(backends={"broken-env": Registered(Broken, "broken_plugin", "--plugin")})
+    with pytest.raises(PluginError, match="backend 'broken-env' \\(plugin 'broken_plugin'\\).*KeyError"):
+        registry.worker_env(2)

@@ -13,8 +13,9 @@ import pytest
 from PIL import Image
 
 import harness.cli
+from harness.backends import BackendSpec
 from harness.executor import ProcessExecutor
-from harness.worker import BackendSpec, Task
+from harness.worker import Task
 
 HEAVY = ("onnxruntime", "rapidocr", "tesserocr", "aspose", "pandas", "cv2", "skimage", "jiwer")
 #: The service's own dependencies load only when it starts.

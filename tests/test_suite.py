@@ -322,6 +322,15 @@ def test_ad_hoc_flags_build_the_same_suite(tmp_path, registry, dataset, monkeypa
     assert (suite.run.jobs, suite.run.timeout) == (2, 30)
 
 
+def test_option_flags_mean_the_same_in_run_and_extract(tmp_path, registry, dataset, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # The backend may be left out with one backend, as `extract --option KEY=VALUE` does.
+    one = suite_from_args(["scans"], registry, backends=["echo"], options=["truncate_to=5", "delay=0.5"])
+    assert one.backends[0].spec.options_dict == {"truncate_to": 5, "delay": 0.5}
+    with pytest.raises(ConfigError, match="this command runs 2 backends"):
+        suite_from_args(["scans"], registry, backends=["echo", "echo-b"], options=["truncate_to=5"])
+
+
 def test_ad_hoc_errors_name_the_flag(tmp_path, registry, dataset, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="--option 'tesseract.psm=6': backend 'tesseract' is not one of"):

@@ -1,4 +1,4 @@
-"""Writers: hOCR, ALTO, PAGE-XML and searchable PDF, each read back by the project's readers and by others'."""
+"""Writers: hOCR, ALTO, PAGE-XML and searchable PDF, read back by the project's readers and by others'."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
+from conftest import missing_requirement
 from ocr_harness_plugins.datasets.groundtruth import read_ground_truth
 from PIL import Image, ImageDraw, ImageFont
 
-from conftest import missing_requirement
 from harness.document import Document, Line, Page, Word
 from harness.writers import write
 from harness.writers.layout import words_of
@@ -40,7 +40,7 @@ def placed(text: str, left: int, top: int, confidence: float | None, *, with_wor
 
 # A two-column page at 200 dpi, lines in reading order: the left column, then the right one.
 LINES = [
-    placed("Caf\u00e9 <&> \"quoted\"", 100, 100, 0.91, with_words=True),
+    placed('Caf\u00e9 <&> "quoted"', 100, 100, 0.91, with_words=True),
     placed("left column two", 100, 160, 0.88),
     placed("right column one", 900, 100, None),
     placed("right column two", 900, 160, 0.7),
@@ -83,14 +83,16 @@ def test_hocr_is_well_formed_xhtml_with_pages_lines_words_boxes_and_confidences(
     ns = {"h": "http://www.w3.org/1999/xhtml"}
     page_div = root.find(".//h:div[@class='ocr_page']", ns)
     assert page_div is not None
-    assert "bbox 0 0 1600 1000" in page_div.get("title", "") and "scan_res 200 200" in page_div.get("title", "")
+    assert "bbox 0 0 1600 1000" in page_div.get("title", "") and "scan_res 200 200" in page_div.get(
+        "title", ""
+    )
     lines = root.findall(".//h:span[@class='ocr_line']", ns)
     assert [line.get("title") for line in lines][:2] == [
         "bbox {} {} {} {}; x_wconf 91".format(*LINES[0].box or ()),
         "bbox {} {} {} {}; x_wconf 88".format(*LINES[1].box or ()),
     ]
     words = root.findall(".//h:span[@class='ocrx_word']", ns)
-    assert [word.text for word in words[:3]] == ["Caf\u00e9", "<&>", "\"quoted\""]
+    assert [word.text for word in words[:3]] == ["Caf\u00e9", "<&>", '"quoted"']
     assert words[1].get("title") == "bbox {} {} {} {}; x_wconf 80".format(*LINES[0].words[1].box or ())
     # A line the engine gave no words for: words estimated inside the line box.
     estimated = [word for word in words if word.text == "column"][0]
@@ -116,14 +118,17 @@ def test_alto_v4_reads_back_through_the_project_reader(document: Document, tmp_p
     assert root.tag == "{http://www.loc.gov/standards/alto/ns-v4#}alto"
     ns = {"a": "http://www.loc.gov/standards/alto/ns-v4#"}
     page_element = root.find(".//a:Page", ns)
-    assert page_element is not None and (page_element.get("WIDTH"), page_element.get("HEIGHT")) == ("1600", "1000")
+    assert page_element is not None and (page_element.get("WIDTH"), page_element.get("HEIGHT")) == (
+        "1600",
+        "1000",
+    )
     first = root.find(".//a:TextLine", ns)
     assert first is not None
     left, top, right, bottom = LINES[0].box or (0, 0, 0, 0)
     position = [str(left), str(top), str(right - left), str(bottom - top)]
     assert [first.get(key) for key in ("HPOS", "VPOS", "WIDTH", "HEIGHT")] == position
     strings = first.findall("a:String", ns)
-    assert [s.get("CONTENT") for s in strings] == ["Caf\u00e9", "<&>", "\"quoted\""]
+    assert [s.get("CONTENT") for s in strings] == ["Caf\u00e9", "<&>", '"quoted"']
     assert strings[0].get("WC") == "0.9000" and strings[1].get("WC") == "0.8000"
     assert root.findtext(".//a:fileName", namespaces=ns) == "scan.png"
 
@@ -140,11 +145,14 @@ def test_page_xml_reads_back_in_reading_order_with_coords_and_text_per_line(
     page_element = root.find("p:Page", ns)
     assert page_element is not None
     assert page_element.get("imageXResolution") == "200" and page_element.get("imageWidth") == "1600"
-    for line in root.iter("{%s}TextLine" % ns["p"]):
+    for line in root.iter(f"{{{ns['p']}}}TextLine"):
         assert line.find("p:Coords", ns) is not None and line.find("p:TextEquiv/p:Unicode", ns) is not None
     first = root.find(".//p:TextLine/p:Coords", ns)
     left, top, right, bottom = LINES[0].box or (0, 0, 0, 0)
-    assert first is not None and first.get("points") == f"{left},{top} {right},{top} {right},{bottom} {left},{bottom}"
+    assert (
+        first is not None
+        and first.get("points") == f"{left},{top} {right},{top} {right},{bottom} {left},{bottom}"
+    )
 
 
 def test_page_xml_writes_one_page_per_file(document: Document, tmp_path: Path) -> None:
@@ -185,14 +193,23 @@ def test_searchable_pdf_holds_the_text_at_the_word_boxes(document: Document, tmp
     for word in words_of(LINES[0]) + words_of(LINES[3]):
         assert word.box is not None
         expected = tuple(value * scale for value in word.box)
-        text_key = word.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+        text_key = (
+            word.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+        )
         assert found[text_key] == pytest.approx(expected, abs=2.0), word
 
 
 def test_searchable_pdf_has_one_page_per_page(document: Document, tmp_path: Path) -> None:
     second = Image.new("RGB", (800, 500), "white")
     document.pages.append(
-        Page(number=2, text="two", lines=[Line("two", (10, 10, 100, 40))], width=800, height=500, resolution=100.0)
+        Page(
+            number=2,
+            text="two",
+            lines=[Line("two", (10, 10, 100, 40))],
+            width=800,
+            height=500,
+            resolution=100.0,
+        )
     )
     first = Image.open(document.source)
     path = tmp_path / "two.pdf"
@@ -207,5 +224,9 @@ def test_json_holds_the_whole_model_and_reads_back(document: Document) -> None:
     data = json.loads(write(document, "json"))
     assert data["text"] == document.text and data["truncated"] is False
     word = LINES[0].words[1]
-    assert data["pages"][0]["lines"][0]["words"][1] == {"text": "<&>", "box": list(word.box or ()), "confidence": 0.8}
+    assert data["pages"][0]["lines"][0]["words"][1] == {
+        "text": "<&>",
+        "box": list(word.box or ()),
+        "confidence": 0.8,
+    }
     assert Document.from_dict(data) == document

@@ -23,15 +23,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     actions = parser.add_subparsers(dest="datasets_action", metavar="ACTION", required=True)
 
-    check = actions.add_parser(
+    audit = actions.add_parser(
         "check",
         help="report every problem of a dataset at once",
         description="Open every image fully and read every ground truth; list each problem with its "
         "file. Exit status 1 when there is an error (or, with --strict, a warning).",
     )
-    _dataset_arguments(check)
-    check.add_argument("--max-image-pixels", type=int, metavar="N", help="refuse images with more pixels")
-    check.add_argument("--strict", action="store_true", help="fail on warnings too")
+    _dataset_arguments(audit)
+    audit.add_argument("--max-image-pixels", type=int, metavar="N", help="refuse images with more pixels")
+    audit.add_argument("--strict", action="store_true", help="fail on warnings too")
 
     info = actions.add_parser(
         "info",
@@ -113,13 +113,13 @@ def run(args: argparse.Namespace) -> int:
         registry=get_registry(args.plugin),
         settings=settings,
     )
-    return _check(dataset, args) if args.datasets_action == "check" else _info(dataset, args)
+    return _audit(dataset, args) if args.datasets_action == "check" else _info(dataset, args)
 
 
-def _check(dataset: Any, args: argparse.Namespace) -> int:
-    from harness.datasets import check_dataset
+def _audit(dataset: Any, args: argparse.Namespace) -> int:
+    from harness.datasets import audit_dataset
 
-    problems = check_dataset(dataset, max_pixels=args.max_image_pixels)
+    problems = audit_dataset(dataset, max_pixels=args.max_image_pixels)
     errors = sum(1 for problem in problems if problem.severity == "error")
     warnings = len(problems) - errors
     failed = errors > 0 or (args.strict and warnings > 0)

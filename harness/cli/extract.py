@@ -28,6 +28,8 @@ FORMATS = ("text", "json", "hocr", "alto", "page", "pdf")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    from harness.defaults import DEFAULT_BACKEND
+
     parser = subparsers.add_parser(
         "extract",
         help="read scans: text, JSON, hOCR, ALTO, PAGE-XML or searchable PDF",
@@ -35,7 +37,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "by a form feed), or the document with its lines, words, boxes and confidences.",
     )
     parser.add_argument("files", nargs="*", metavar="FILE", help="image files (PNG, TIFF, JPEG, ...) or PDFs")
-    parser.add_argument("--backend", default="rapidocr", help="OCR backend (default: rapidocr)")
+    parser.add_argument(
+        "--backend", default=DEFAULT_BACKEND, help=f"OCR backend (default: {DEFAULT_BACKEND})"
+    )
     parser.add_argument("--language", default="en", metavar="CODE", help="ISO 639-1 code (default: en)")
     parser.add_argument(
         "--preprocess",
@@ -48,8 +52,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "-o",
         action="append",
         default=[],
-        metavar="KEY=VALUE",
-        help="a backend option (repeatable); 'ocr-harness plugins' lists each backend's options",
+        metavar="[BACKEND.]KEY=VALUE",
+        help="a backend option, e.g. psm=7 (repeatable); 'ocr-harness plugins' lists each backend's options",
     )
     parser.add_argument(
         "--manifest",
@@ -116,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.files and not args.manifest:
         raise ConfigError("name the files to read, or a --manifest listing them")
-    items = [(path, {}) for path in args.files]
+    items: list[tuple[str, dict[str, Any]]] = [(path, {}) for path in args.files]
     if args.manifest:
         from harness.extract_manifest import read_manifest
 
@@ -127,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     failures = [(path, result) for path, result in results if not _is_document(result)]
     documents = [result for _, result in results if _is_document(result)]
     _notes(documents)
-    for path, error in failures:
+    for _, error in failures:
         print(f"ocr-harness: error: {error}", file=sys.stderr)
     code = max((error.exit_code for _, error in failures), default=0)
     written = _write(args, results)
@@ -153,7 +157,7 @@ def _notes(documents: list[Any]) -> None:
         if document.truncated:
             print(
                 f"ocr-harness: warning: {document.source}: the text is cut short by the engine "
-                f"({document.backend}); it is flagged \"truncated\"",
+                f'({document.backend}); it is flagged "truncated"',
                 file=sys.stderr,
             )
 
@@ -174,7 +178,9 @@ def _write(args: argparse.Namespace, results: list[tuple[str, Any]]) -> bool:
     else:
         options = {}
     try:
-        outputs = [output for document in documents for output in files.outputs(document, args.format, **options)]
+        outputs = [
+            output for document in documents for output in files.outputs(document, args.format, **options)
+        ]
     except OSError as error:
         print(f"ocr-harness: error: cannot write the {args.format} output: {error}", file=sys.stderr)
         return False
@@ -183,15 +189,16 @@ def _write(args: argparse.Namespace, results: list[tuple[str, Any]]) -> bool:
     if files.needs_folder(documents, args.format):
         if not args.output:
             print(
-                f"ocr-harness: error: {len(outputs)} {args.format} files to write: name a folder with --output",
+                f"ocr-harness: error: {len(outputs)} {args.format} files to write: "
+                "name a folder with --output",
                 file=sys.stderr,
             )
             return False
         folder = Path(args.output)
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            for name, (_, data) in zip(files.unique_names([n for n, _ in outputs]), outputs, strict=True):
-                (folder / name).write_bytes(data)
+            for name, (_, content) in zip(files.unique_names([n for n, _ in outputs]), outputs, strict=True):
+                (folder / name).write_bytes(content)
         except OSError as error:
             print(f"ocr-harness: error: cannot write to {folder}: {error.strerror or error}", file=sys.stderr)
             return False
@@ -252,18 +259,26 @@ def _pixel_budget(args: argparse.Namespace) -> int | None:
     return (args.pixel_budget or DEFAULT_PIXEL_BUDGET) if args.auto_downscale else None
 
 
-async def _extract(args: argparse.Namespace, items: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, Any]]:
+async def _extract(
+    args: argparse.Namespace, items: list[tuple[str, dict[str, Any]]]
+) -> list[tuple[str, Any]]:
     from harness.api import Extractor
+    from harness.errors import ConfigError
+    from harness.options import parse_option_flags
 
+    backend = args.backend
+    options, problems = parse_option_flags(args.option, [backend])
+    if problems:
+        raise ConfigError("; ".join(problems))
     extractor = Extractor(
-        backend=args.backend,
+        backend=backend,
         language=args.language,
         preprocess=args.preprocess,
         concurrency=args.jobs,
         timeout=args.timeout,
         max_pixels=args.max_image_pixels,
         plugins=tuple(getattr(args, "plugin", None) or ()),
-        backend_options=parse_options(args.option),
+        backend_options=options[backend],
         auto_downscale=args.auto_downscale,
         pixel_budget=args.pixel_budget,
         pdf_dpi=args.pdf_dpi,
@@ -279,23 +294,6 @@ async def _extract(args: argparse.Namespace, items: list[tuple[str, dict[str, An
 def extractor_backend(args: argparse.Namespace, items: list[tuple[str, dict[str, Any]]]) -> str:
     names = dict.fromkeys(options.get("backend") or args.backend for _, options in items)
     return ", ".join(names) or args.backend
-
-
-def parse_options(items: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs; values are read as JSON where they parse (true, 3, 0.5), else kept as text."""
-    from harness.errors import ConfigError
-
-    options: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"cannot read backend option {item!r}", fix="write it as --option key=value")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        options[key.strip()] = value
-    return options
 
 
 def _positive_int(text: str) -> int:

@@ -16,6 +16,8 @@ from typing import Any
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    from harness.defaults import DEFAULT_BACKEND
+
     parser = subparsers.add_parser(
         "run",
         help="benchmark backends and pipelines on labelled datasets",
@@ -34,7 +36,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     adhoc = parser.add_argument_group("ad hoc runs (with dataset paths instead of a suite file)")
     adhoc.add_argument(
-        "--backend", action="append", default=[], help="backend to run (repeatable; default rapidocr)"
+        "--backend",
+        action="append",
+        default=[],
+        help=f"backend to run (repeatable; default {DEFAULT_BACKEND})",
     )
     adhoc.add_argument(
         "--pipeline", action="append", default=[], help='preprocessing pipeline (repeatable; default "none")'
@@ -43,8 +48,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--option",
         action="append",
         default=[],
-        metavar="BACKEND.KEY=VALUE",
-        help="a backend option, e.g. tesseract.psm=6 (repeatable)",
+        metavar="[BACKEND.]KEY=VALUE",
+        help="a backend option, e.g. tesseract.psm=6 (BACKEND. optional with one backend; repeatable)",
     )
     adhoc.add_argument("--name", help="suite name used in the run folder's name (default: the dataset's)")
     adhoc.add_argument("--normalisation", help="normalisation profile, e.g. nfc-ws or historical+casefold")

@@ -29,8 +29,14 @@ def write(document: Document) -> bytes:
     _sub(source, "fileName").text = Path(document.source).name
     processing = _sub(description, "OCRProcessing", ID="OCR_0")
     step = _sub(processing, "ocrProcessingStep")
-    settings = [f"backend={document.backend}", f"language={document.language}", f"pipeline={document.pipeline}"]
-    settings += [f"page{page.number}.resolution={page.resolution:g}dpi" for page in document.pages if page.resolution]
+    settings = [
+        f"backend={document.backend}",
+        f"language={document.language}",
+        f"pipeline={document.pipeline}",
+    ]
+    settings += [
+        f"page{page.number}.resolution={page.resolution:g}dpi" for page in document.pages if page.resolution
+    ]
     _sub(step, "processingStepSettings").text = "; ".join(settings)
     software = _sub(step, "processingSoftware")
     _sub(software, "softwareName").text = "ocr-harness"

@@ -58,8 +58,8 @@ def _page(body: ElementTree.Element, page: Page, source: str) -> None:
             line_id = f"{n}_{b}_{k}"
             span = _element(par, "span", "ocr_line", f"line_{line_id}", _title(line.box, line.confidence))
             for w, word in enumerate(words_of(line), start=1):
-                title = _title(word.box, word.confidence)
-                _element(span, "span", "ocrx_word", f"word_{line_id}_{w}", title).text = word.text
+                word_title = _title(word.box, word.confidence)
+                _element(span, "span", "ocrx_word", f"word_{line_id}_{w}", word_title).text = word.text
 
 
 def _element(parent: ElementTree.Element, tag: str, cls: str, ident: str, title: str) -> ElementTree.Element:

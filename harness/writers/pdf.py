@@ -17,10 +17,11 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.document import Document, Page
+from harness.document import Document, Line, Page
 from harness.writers.layout import words_of
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def _page(pdf: Any, page: Page, image: Image.Image, font: str) -> None:
     pdf.add_page(format=(width * scale, height * scale))
     pdf.image(_encoded(image), x=0, y=0, w=width * scale, h=height * scale)
     pdf.text_mode = "INVISIBLE"
-    for line in page.lines:
+    for line in _placed(page):
         words = [word for word in words_of(line) if word.box is not None and word.text.strip()]
         if not words:
             continue
@@ -89,16 +90,30 @@ def _page(pdf: Any, page: Page, image: Image.Image, font: str) -> None:
         # on one baseline into one line, and words of mixed sizes (ascenders, descenders) apart.
         line_box = line.box or words[0].box
         assert line_box is not None
-        height = (line_box[3] - line_box[1]) * scale
+        line_height = (line_box[3] - line_box[1]) * scale
         bottom = line_box[3] * scale
         for word, following in zip(words, [*words[1:], None], strict=True):
             assert word.box is not None
             left, right = word.box[0] * scale, word.box[2] * scale
-            _place(pdf, font, word.text, left, right, bottom, height)
+            _place(pdf, font, word.text, left, right, bottom, line_height)
             if following is not None and following.box is not None and following.box[0] * scale > right:
                 # A space stretched over the gap: readers then join the words of a line with spaces.
-                _place(pdf, font, " ", right, following.box[0] * scale, bottom, height)
+                _place(pdf, font, " ", right, following.box[0] * scale, bottom, line_height)
     pdf.text_mode = "FILL"
+
+
+def _placed(page: Page) -> list[Line]:
+    """The page's lines, those the engine did not place laid down the left edge, so they stay searchable."""
+    width, height = page.width or 1, page.height or 1
+    unplaced = [line for line in page.lines if line.box is None]
+    pitch = min(height // max(1, len(unplaced)), max(1, height // 40))
+    lines, row = [], 0
+    for line in page.lines:
+        if line.box is None:
+            line = replace(line, box=(0, row * pitch, width, row * pitch + max(1, pitch * 4 // 5)), words=())
+            row += 1
+        lines.append(line)
+    return lines
 
 
 def _place(pdf: Any, font: str, text: str, left: float, right: float, bottom: float, height: float) -> float:

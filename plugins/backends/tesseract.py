@@ -147,6 +147,12 @@ class TesseractBackend(Backend):
         }
 
     @classmethod
+    def worker_env(cls, threads: int) -> Mapping[str, str]:
+        # Tesseract's OpenMP reads this once, when the library loads: it must be set first.
+        # (OMP_NUM_THREADS does not limit the Debian build.)
+        return {"OMP_THREAD_LIMIT": str(threads)}
+
+    @classmethod
     def fingerprint(cls, options: BackendOptions) -> dict[str, Any]:
         tessdata = tessdata_dir()
         if tessdata is None:
@@ -161,8 +167,7 @@ class TesseractBackend(Backend):
 
     def __init__(self, options: BackendOptions | None = None, *, threads: int = 1) -> None:
         super().__init__(options, threads=threads)
-        # Tesseract's OpenMP reads this once, when the library loads: it must be set first.
-        os.environ["OMP_THREAD_LIMIT"] = str(self.threads)
+        os.environ.update(self.worker_env(self.threads))
         import tesserocr
 
         self._tesserocr = tesserocr

@@ -128,7 +128,7 @@ class AsposeBackend(Backend):
                 False, f"the Python package {runtime.DISTRIBUTION!r} is not installed", runtime.INSTALL_FIX
             )
         root = runtime.runtime_dir()
-        probe = runtime.check_runtime(root)
+        probe = runtime.probe_runtime(root)
         if not probe.ok:
             return Availability(False, probe.detail, runtime.PROVISION_FIX)
         return Availability(True)
@@ -136,6 +136,11 @@ class AsposeBackend(Backend):
     @classmethod
     def provision(cls) -> str:
         return runtime.provision()
+
+    @classmethod
+    def worker_env(cls, threads: int) -> Mapping[str, str]:
+        # Without it every .NET process leaves debug pipes in the temp folder.
+        return {"COMPlus_EnableDiagnostics": runtime.DOTNET_ENV["COMPlus_EnableDiagnostics"]}
 
     @classmethod
     def languages(cls) -> Mapping[str, str]:
@@ -171,7 +176,7 @@ class AsposeBackend(Backend):
         root = runtime.runtime_dir()
         # Trust the libraries only once a child process has started .NET with them: a bad
         # one would abort this process instead of raising.
-        probe = runtime.check_runtime(root)
+        probe = runtime.probe_runtime(root)
         if not probe.ok:
             raise EngineNotInstalledError(
                 f"Aspose.OCR cannot start here: {probe.detail}", fix=runtime.PROVISION_FIX
@@ -181,7 +186,7 @@ class AsposeBackend(Backend):
         from aspose.ocr.models.preprocessingfilters import PreprocessingFilter
 
         self._ocr = ocr
-        self._licensed = _apply_license(ocr, licence)
+        self._licensed = _apply_licence(ocr, licence)
         # Aspose's onnxruntime otherwise takes 8 threads per process whatever the core count.
         ocr.OnnxRuntimeSessionOptions.set_intra_op_num_threads(self.threads)
         self._api = ocr.AsposeOcr()
@@ -270,7 +275,7 @@ class AsposeBackend(Backend):
             api.free_resources()
 
 
-def _apply_license(ocr: Any, path: Path | None) -> bool:
+def _apply_licence(ocr: Any, path: Path | None) -> bool:
     if path is None:
         return False
     licence = ocr.License()

@@ -29,7 +29,8 @@ from typing import Any
 
 from harness.errors import EngineNotInstalledError
 from harness.hashing import file_sha256
-from harness.provision import (
+
+from .provision import (
     DebianSource,
     ProbeResult,
     extract_deb,
@@ -103,7 +104,7 @@ def _probe_key(root: Path) -> dict[str, Any]:
     }
 
 
-def check_runtime(root: Path) -> ProbeResult:
+def probe_runtime(root: Path) -> ProbeResult:
     """Whether .NET starts with the libraries in ``root``: a cached pass, or a probe in a child process."""
     if aspose_version() is None:
         return ProbeResult(False, f"the Python package {DISTRIBUTION!r} is not installed")
@@ -144,7 +145,7 @@ def provision(root: Path | None = None) -> str:
             f"the Python package {DISTRIBUTION!r} is not installed, so its runtime cannot be checked",
             fix=INSTALL_FIX,
         )
-    current = check_runtime(root)
+    current = probe_runtime(root)
     if current.ok:
         made = manifest(root)
         origin = f"{made['package']} {made['version']}" if made else "libraries put there by hand"
@@ -173,7 +174,7 @@ def provision(root: Path | None = None) -> str:
             "libraries": {path.name: file_sha256(path) for path in library_paths(new_root)},
         }
         (new_root / MANIFEST).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        probe = check_runtime(new_root)
+        probe = probe_runtime(new_root)
         if not probe.ok:
             raise EngineNotInstalledError(
                 f"{fetched.name} {fetched.version} was fetched and verified, but {probe.detail}",

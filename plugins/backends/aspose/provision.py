@@ -1,7 +1,8 @@
-"""Helpers for backends whose engine needs files no pip package provides.
+"""Fetching what Aspose's runtime needs besides pip packages, without root.
 
-Used by ``Backend.provision()`` (``ocr-harness doctor --fix NAME``) and by
-``availability()`` checks. Three parts, all usable without root:
+Used by ``AsposeBackend.provision()`` (``ocr-harness doctor --fix aspose``, which
+calls any backend's ``provision()`` by name) and by its ``availability()``
+check. Three parts, none Aspose-specific, all usable without root:
 
 - a per-user cache folder (``$XDG_CACHE_HOME/ocr-harness``, default ``~/.cache/ocr-harness``);
 - fetching a Debian package with apt's own tools through a private sources list,
