@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from harness.defaults import usable_cpus
 from harness.errors import ConfigError, InputError, OcrHarnessError
 
 if TYPE_CHECKING:
@@ -276,7 +277,7 @@ class Index:
             for path, digest in pending:
                 await read_one(path, digest)
 
-        count = min(len(plan), 2 * (extractor.concurrency or os.cpu_count() or 1))
+        count = min(len(plan), 2 * (extractor.concurrency or usable_cpus()))
         readers = [asyncio.ensure_future(reader()) for _ in range(count)]
         try:
             await asyncio.gather(*readers)

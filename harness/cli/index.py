@@ -17,6 +17,8 @@ from harness.cli.extract import _positive_float, _positive_int
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    from harness.defaults import DEFAULT_BACKEND
+
     parser = subparsers.add_parser(
         "index",
         help="read images and PDFs into a full-text index (SQLite)",
@@ -26,7 +28,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to index")
     parser.add_argument("--db", required=True, metavar="FILE", help="the index file (created if missing)")
     parser.add_argument("--errors", action="store_true", help="list the files recorded as errors, and stop")
-    parser.add_argument("--backend", default="rapidocr", help="OCR backend (default: rapidocr)")
+    parser.add_argument(
+        "--backend", default=DEFAULT_BACKEND, help=f"OCR backend (default: {DEFAULT_BACKEND})"
+    )
     parser.add_argument("--language", default="en", metavar="CODE", help="ISO 639-1 code (default: en)")
     parser.add_argument("--preprocess", default=None, metavar="PIPELINE", help="preprocessing pipeline")
     parser.add_argument(
@@ -89,8 +93,8 @@ async def _list_errors(db: str) -> int:
 
 async def _index(args: argparse.Namespace) -> int:
     from harness.api import Extractor
-    from harness.cli.extract import parse_options
     from harness.index import FileError, Index
+    from harness.options import backend_options
     from harness.progress import Progress
 
     extractor = Extractor(
@@ -101,7 +105,7 @@ async def _index(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         max_pixels=args.max_image_pixels,
         plugins=tuple(getattr(args, "plugin", None) or ()),
-        backend_options=parse_options(args.option),
+        backend_options=backend_options(args.option, args.backend),
     )
     progress: Progress | None = None
 

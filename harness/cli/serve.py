@@ -19,6 +19,8 @@ SERVE_EXTRA_FIX = "pip install 'ocr-harness[serve]'"
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    from harness.defaults import DEFAULT_BACKEND
+
     parser = subparsers.add_parser(
         "serve",
         help="serve extraction and search over HTTP",
@@ -28,7 +30,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     parser.add_argument("--db", default=None, metavar="FILE", help="index file for /v1/search and /v1/index")
-    parser.add_argument("--backend", default="rapidocr", help="OCR backend (default: rapidocr)")
+    parser.add_argument(
+        "--backend", default=DEFAULT_BACKEND, help=f"OCR backend (default: {DEFAULT_BACKEND})"
+    )
     parser.add_argument("--language", default="en", metavar="CODE", help="default language (default: en)")
     parser.add_argument("--preprocess", default=None, metavar="PIPELINE", help="default preprocessing")
     parser.add_argument(
@@ -90,8 +94,8 @@ def _token_env() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.cli.extract import parse_options
     from harness.errors import ConfigError
+    from harness.options import backend_options
 
     try:
         import uvicorn
@@ -113,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         backend=args.backend,
         language=args.language,
         preprocess=args.preprocess,
-        backend_options=parse_options(args.option),
+        backend_options=backend_options(args.option, args.backend),
         plugins=tuple(getattr(args, "plugin", None) or ()),
         workers=args.workers,
         db=args.db,

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.defaults import DEFAULT_BACKEND
+
 #: Formats POST /v1/extract answers in; the first is the default.
 FORMATS = ("json", "text", "hocr", "alto", "page", "pdf")
 
@@ -19,7 +21,7 @@ FORMATS = ("json", "text", "hocr", "alto", "page", "pdf")
 class ServiceConfig:
     """What ``ocr-harness serve`` was started with; every limit has a safe default."""
 
-    backend: str = "rapidocr"
+    backend: str = DEFAULT_BACKEND
     language: str = "en"
     preprocess: str | None = None
     backend_options: dict[str, Any] = field(default_factory=dict)

@@ -90,12 +90,12 @@ class _State:
     """What every request shares: the Extractor, the index, the queue and the upload folder."""
 
     def __init__(self, config: ServiceConfig, extractor: Any) -> None:
-        from harness.executor import default_workers
+        from harness.defaults import usable_cpus
 
         self.config = config
         self.extractor = extractor
         self.index: Any = None
-        self.queue = PageQueue(config.max_pending_pages, extractor.concurrency or default_workers())
+        self.queue = PageQueue(config.max_pending_pages, extractor.concurrency or usable_cpus())
         self.uploads = ""
 
     async def start(self) -> None:
