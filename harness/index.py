@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from harness.defaults import usable_cpus
-from harness.errors import ConfigError, InputError, OcrHarnessError
+from harness.errors import ConfigError, ImageReadError, InputError, OcrHarnessError
 
 if TYPE_CHECKING:
     from harness.document import Document
@@ -236,8 +236,9 @@ class Index:
         report = AddReport()
         stored = await self._run(_stored_files, self._connection)
         plan: list[tuple[str, str | FileError]] = []
+        real_roots = [os.path.realpath(root) for root in roots]
         for path in files:
-            digest = await asyncio.to_thread(_sha256_or_error, path)
+            digest = await asyncio.to_thread(_sha256_or_error, path, real_roots)
             previous = stored.get(path)
             if (
                 isinstance(digest, str)
@@ -567,15 +568,19 @@ def find_files(roots: Sequence[str]) -> list[str]:
     return list(found)
 
 
-def _sha256_or_error(path: str) -> str | FileError:
+def _sha256_or_error(path: str, real_roots: Sequence[str] = ()) -> str | FileError:
+    """The file's sha256, or why it is not read: unreadable, or a link that leads outside ``real_roots``."""
     from harness.hashing import file_sha256
 
+    target = os.path.realpath(path)
+    if real_roots and not _under(target, real_roots):
+        message = f"{path}: links to {target}, outside the files and folders being indexed; not read"
+        return FileError(path, InputError.__name__, message, _now())
     try:
         return file_sha256(path)
     except OSError as error:
-        return FileError(
-            path, "ImageReadError", f"{path}: cannot be read ({error.strerror or error})", _now()
-        )
+        message = f"{path}: cannot be read ({error.strerror or error})"
+        return FileError(path, ImageReadError.__name__, message, _now())
 
 
 def _under(path: str, roots: Sequence[str]) -> bool:

@@ -202,3 +202,19 @@ async def test_pdf_pages_are_indexed_with_their_numbers(
         for number, word in enumerate(LINES.values(), start=1):
             [hit] = await index.search(word)
             assert (hit.path, hit.page) == (str(scan), number)
+
+
+async def test_a_link_out_of_the_folder_is_recorded_not_read(
+    real_dev: Path, tmp_path: Path, tesseract_ok: None
+) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    (folder / "elsewhere.png").symlink_to(real_dev / f"{next(iter(LINES))}.png")
+    async with await Index.open(tmp_path / "i.sqlite") as index, Extractor(backend="tesseract") as extractor:
+        report = await index.add([folder], extractor)
+        assert extractor.worker_pids() == []
+        [error] = await index.errors()
+    assert report.read == [] and [failure.path for failure in report.failed] == [
+        str(folder / "elsewhere.png")
+    ]
+    assert error.error_type == "InputError" and "outside the files and folders being indexed" in error.message
