@@ -40,7 +40,7 @@ LINES = (
 
 def _harness_round(suite, folder: Path) -> None:
     folder.mkdir(parents=True)
-    outcome = run_suite(suite, run_dir=folder, log=io.StringIO(), live=False, reports=False)
+    outcome = run_suite(suite, run_dir=folder, log=io.StringIO(), live=False)
     assert outcome.counts["ok"] == outcome.jobs, outcome.counts
 
 

@@ -192,9 +192,9 @@ def graphemes(text: str) -> list[str]:
 
 def error_rate(errors: int | float, reference_length: int | float) -> float:
     """``errors / reference_length``, with the documented rule for an empty reference."""
-    if reference_length > 0:
-        return float(errors) / float(reference_length)
-    return 0.0 if errors == 0 else 1.0
+    from harness.stats import error_rates
+
+    return float(error_rates(errors, reference_length))
 
 
 @dataclass(frozen=True)
@@ -327,10 +327,7 @@ def _finite(bound: float, point: float) -> float:
 
 def percentile(values: Iterable[float], q: float) -> float | None:
     """The q-th percentile (0-100, linear interpolation), or None for no values."""
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    position = (len(ordered) - 1) * q / 100
-    lower = math.floor(position)
-    upper = min(lower + 1, len(ordered) - 1)
-    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+    from harness.stats import quantiles
+
+    listed = list(values)
+    return quantiles(listed, [q / 100])[0] if listed else None

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from harness.check import CheckResult
-    from harness.report.run_data import RunData
+    from harness.run_folder import RunData
 
 
 class RunResult:
@@ -50,7 +50,9 @@ class RunResult:
 
     @property
     def report(self) -> Path:
-        return self.path / "report.html"
+        from harness.run_folder import REPORT_FILE
+
+        return self.path / REPORT_FILE
 
     def row(self, backend: str | None = None, pipeline: str | None = None) -> pd.Series:
         """The summary row of one backend x pipeline group."""
@@ -85,9 +87,10 @@ class RunResult:
         self, *, backend: str | None = None, baseline: str | Path | None = None, **limits: Any
     ) -> list[CheckResult]:
         """Run the CI gate's checks (``max_cer="2%"``, ``min_pages_per_s=1``, ...); returns every result."""
-        from harness.check import CheckConfig, Limits, load_baseline, run_checks
+        from harness.check import load_baseline, run_checks
+        from harness.thresholds import Thresholds
 
-        cli = Limits.of(CheckConfig.model_validate(limits))
+        cli = Thresholds.model_validate(limits)
         loaded = load_baseline(baseline) if baseline is not None else None
         return run_checks(self.data, cli=cli, baseline=loaded, backends=[backend] if backend else None)
 
@@ -198,7 +201,8 @@ def _run(
 ) -> RunResult:
     from harness.defaults import DEFAULT_BACKEND
     from harness.plugins import get_registry
-    from harness.report.run_data import load_run
+    from harness.report import write_reports
+    from harness.run_folder import load_run
     from harness.runner import run_suite
     from harness.suite import load_suite, suite_from_args
 
@@ -227,6 +231,7 @@ def _run(
         )
     log = io.StringIO()
     outcome = run_suite(suite, log=log, live=False)
+    write_reports(outcome.run_dir, log=log)
     if outcome.interrupted:
         raise KeyboardInterrupt
     return RunResult(load_run(outcome.run_dir))

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import sys
 import time
 from collections import Counter
@@ -34,7 +33,20 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from harness.errors import GroundTruthError, ImageReadError, InputError, UnsupportedLanguageError
 from harness.hashing import file_sha256
-from harness.store import RESULTS_FILE, ResultStore, read_results
+from harness.run_folder import (
+    BackendInfo,
+    DatasetInfo,
+    RunInfo,
+    SuiteRecord,
+    has_run_info,
+    new_run_dir,
+    open_store,
+    point_latest,
+    read_run_info,
+    read_run_results,
+    write_run_info,
+)
+from harness.store import ResultStore
 from harness.worker import Outcome, Task
 
 if TYPE_CHECKING:
@@ -42,9 +54,6 @@ if TYPE_CHECKING:
     from harness.executor import Executor
     from harness.progress import Progress
     from harness.suite import BackendEntry, Suite
-
-RUN_FILE = "run.json"
-LATEST_LINK = "latest"
 
 ExecutorFactory = Callable[["BackendEntry", int, int], "Executor"]
 """Makes the executor for one backend: ``(backend, workers, threads_per_worker) -> Executor``."""
@@ -302,40 +311,11 @@ async def _run_group(
 # --- the whole run ---------------------------------------------------------------------
 
 
-def new_run_dir(output: Path, suite_name: str, *, now: datetime | None = None) -> Path:
-    """``output/<suite>-<UTC timestamp>``, created (a numeric suffix if that second is taken)."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    output.mkdir(parents=True, exist_ok=True)
-    candidate = output / f"{suite_name}-{stamp}"
-    number = 2
-    while True:
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            candidate = output / f"{suite_name}-{stamp}-{number}"
-            number += 1
-
-
-def point_latest(run_dir: Path) -> None:
-    """Point ``<output>/latest`` at this run folder (relative symlink, replaced atomically)."""
-    link = run_dir.parent / LATEST_LINK
-    temporary = run_dir.parent / f".{LATEST_LINK}.{os.getpid()}"
-    try:
-        if temporary.is_symlink() or temporary.exists():
-            temporary.unlink()
-        temporary.symlink_to(run_dir.name, target_is_directory=True)
-        os.replace(temporary, link)
-    except OSError:  # a file system without symlinks: the run folder is still complete
-        if temporary.is_symlink():
-            temporary.unlink()
-
-
-def run_info(suite: Suite, workers: int, threads: int) -> dict[str, Any]:
+def run_info(suite: Suite, workers: int, threads: int) -> RunInfo:
     """run.json as written when the run starts (``finished`` and engine facts added at the end)."""
     from harness.environment import environment, harness_info
 
-    backends: dict[str, Any] = {}
+    backends: dict[str, BackendInfo] = {}
     for backend in suite.backends:
         try:
             fingerprint = backend.backend_class.fingerprint(
@@ -343,46 +323,36 @@ def run_info(suite: Suite, workers: int, threads: int) -> dict[str, Any]:
             )
         except Exception as error:  # a fingerprint is a record, never a reason to stop
             fingerprint = {"error": f"{type(error).__name__}: {error}"}
-        backends[backend.label] = {
-            "name": backend.name,
-            "version": backend.version,
-            "options": backend.spec.options_dict,
-            "fingerprint": fingerprint,
-            "thread_settings": None,
-        }
-    return {
-        "suite": suite.name,
-        "started": _utc_now(),
-        "finished": None,
-        "interrupted": False,
-        "harness": harness_info(),
-        "normalisation": suite.profile.settings(),
-        "failure_policy": suite.failure_policy,
-        "workers": workers,
-        "threads_per_worker": threads,
-        "timeout_s": suite.run.timeout,
-        "backends": backends,
-        "datasets": {
-            entry.dataset.name: {
-                "path": str(entry.path),
-                "format": entry.dataset.format,
-                "fingerprint": entry.fingerprint,
-                "samples": len(entry.dataset.samples),
-                "metadata": entry.dataset.metadata,
-            }
+        backends[backend.label] = BackendInfo(
+            name=backend.name,
+            version=backend.version,
+            options=backend.spec.options_dict,
+            fingerprint=fingerprint,
+        )
+    return RunInfo(
+        suite=suite.name,
+        started=_utc_now(),
+        harness=harness_info(),
+        normalisation=suite.profile.settings(),
+        failure_policy=suite.failure_policy,
+        workers=workers,
+        threads_per_worker=threads,
+        timeout_s=suite.run.timeout,
+        backends=backends,
+        datasets={
+            entry.dataset.name: DatasetInfo(
+                path=str(entry.path),
+                format=entry.dataset.format,
+                fingerprint=entry.fingerprint,
+                samples=len(entry.dataset.samples),
+                metadata=entry.dataset.metadata,
+            )
             for entry in suite.datasets
         },
-        "pipelines": list(suite.pipelines),
-        "config": suite.resolved_config(),
-        "environment": environment(),
-    }
-
-
-def write_run_info(run_dir: Path, info: dict[str, Any]) -> None:
-    """Write run.json atomically (a reader never sees half a file)."""
-    temporary = run_dir / f".{RUN_FILE}.tmp"
-    temporary.write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    os.replace(temporary, run_dir / RUN_FILE)
+        pipelines=list(suite.pipelines),
+        config=SuiteRecord.model_validate(suite.resolved_config()),
+        environment=environment(),
+    )
 
 
 def run_suite(
@@ -393,15 +363,14 @@ def run_suite(
     executor_factory: ExecutorFactory | None = None,
     log: TextIO | None = None,
     live: bool | None = None,
-    reports: bool = True,
 ) -> RunOutcome:
-    """Plan, run and report a suite; returns where it wrote. Ctrl-C keeps every finished job.
+    """Plan and run a suite into its run folder; returns where it wrote. Ctrl-C keeps every finished job.
 
-    ``resume`` continues an earlier run folder: jobs already stored as ``ok`` are
-    not run again (failed ones are retried; reports keep each job's last record).
+    The run ends at the store (results.jsonl and run.json): writing the reports
+    is the caller's step, :func:`harness.report.write_reports`. ``resume``
+    continues an earlier run folder: jobs already stored as ``ok`` are not run
+    again (failed ones are retried; reports keep each job's last record).
     """
-    from harness.progress import Progress
-
     log = log if log is not None else sys.stderr
     jobs = plan_jobs(suite)
     workers, threads = worker_plan(suite)
@@ -409,7 +378,7 @@ def run_suite(
         run_dir = resume
         done = {
             (record.get("dataset"), record.get("sample_id"), record.get("key"))
-            for record in read_results(resume / RESULTS_FILE)
+            for record in read_run_results(resume)
             if record.get("status") in ("ok", "skipped")
         }
         jobs = [job for job in jobs if (job.sample.dataset, job.sample.id, job.key) not in done]
@@ -419,11 +388,11 @@ def run_suite(
         run_dir.mkdir(parents=True, exist_ok=True)
 
     info = run_info(suite, workers, threads)
-    if resume is not None and (resume / RUN_FILE).is_file():
+    if resume is not None and has_run_info(resume):
         # One run, continued: keep when it first started, and note each resumption.
-        earlier = json.loads((resume / RUN_FILE).read_text(encoding="utf-8"))
-        info["started"] = earlier.get("started", info["started"])
-        info["resumed"] = [*earlier.get("resumed", []), _utc_now()]
+        earlier = read_run_info(resume)
+        info.started = earlier.started or info.started
+        info.resumed = [*(earlier.resumed or []), _utc_now()]
     write_run_info(run_dir, info)
     warning = skip_warning(jobs)
     if warning:
@@ -433,43 +402,59 @@ def run_suite(
 
     outcome = RunOutcome(run_dir=run_dir, jobs=len(jobs))
     facts: dict[str, Any] = {}
-    with ResultStore(run_dir / RESULTS_FILE) as store:
-        for job in jobs:
-            if not job.runnable:  # broken samples and unreadable languages: rows without OCR
-                record = make_record(job, None, started=None, finished=None)
-                store.append(record)
-                outcome.counts[record["status"]] += 1
-        progress = Progress(len(runnable), stream=log, live=live)
-        try:
-            outcome.counts.update(
-                asyncio.run(
-                    execute(
-                        suite,
-                        jobs,
-                        store,
-                        executor_factory=executor_factory,
-                        progress=progress,
-                        run_facts=facts,
-                    )
-                )
-            )
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            outcome.interrupted = True
-        finally:
-            progress.close()
-    info["finished"] = _utc_now()
-    info["interrupted"] = outcome.interrupted
+    with open_store(run_dir) as store:
+        _store_unrunnable(jobs, store, outcome)
+        outcome.interrupted = _run_with_progress(
+            suite, jobs, runnable, store, executor_factory, log, live, outcome, facts
+        )
+    info.finished = _utc_now()
+    info.interrupted = outcome.interrupted
     for label, backend_facts in facts.items():
-        info["backends"][label]["thread_settings"] = backend_facts.get("thread_settings")
-        info["backends"][label]["executor"] = backend_facts.get("executor")
+        info.backends[label].thread_settings = backend_facts.get("thread_settings")
+        info.backends[label].executor = backend_facts.get("executor")
     write_run_info(run_dir, info)
     if resume is None:
         point_latest(run_dir)
-    if reports:
-        from harness.report import write_reports
-
-        write_reports(run_dir, log=log)
     return outcome
+
+
+def _store_unrunnable(jobs: list[Job], store: ResultStore, outcome: RunOutcome) -> None:
+    """Broken samples and unreadable languages: rows without OCR."""
+    for job in jobs:
+        if not job.runnable:
+            record = make_record(job, None, started=None, finished=None)
+            store.append(record)
+            outcome.counts[record["status"]] += 1
+
+
+def _run_with_progress(
+    suite: Suite,
+    jobs: list[Job],
+    runnable: list[Job],
+    store: ResultStore,
+    executor_factory: ExecutorFactory | None,
+    log: TextIO,
+    live: bool | None,
+    outcome: RunOutcome,
+    facts: dict[str, Any],
+) -> bool:
+    """Run the jobs with a progress display; True if interrupted (Ctrl-C)."""
+    from harness.progress import Progress
+
+    progress = Progress(len(runnable), stream=log, live=live)
+    try:
+        outcome.counts.update(
+            asyncio.run(
+                execute(
+                    suite, jobs, store, executor_factory=executor_factory, progress=progress, run_facts=facts
+                )
+            )
+        )
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return True
+    finally:
+        progress.close()
+    return False
 
 
 def _plan_line(

@@ -145,6 +145,19 @@ def _check_settings(n_resamples: int, confidence: float) -> None:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
 
 
+def quantiles(values: Sequence[float], qs: Sequence[float]) -> list[float]:
+    """The ``qs`` quantiles (0-1, linear interpolation) of ``values``, which must not be empty."""
+    return [float(value) for value in np.quantile(np.asarray(values, dtype=float), list(qs))]
+
+
+def error_rates(errors: Any, lengths: Any) -> np.ndarray:
+    """``errors / lengths`` elementwise, with the empty-reference rule of :mod:`harness.metrics`.
+
+    The one implementation of the rule: a zero length gives 0.0 without errors, else 1.0.
+    """
+    return _safe_ratio(np.asarray(errors, dtype=float), np.asarray(lengths, dtype=float))
+
+
 def _safe_ratio(numerators: np.ndarray, denominators: np.ndarray) -> np.ndarray:
     empty = denominators == 0
     with np.errstate(divide="ignore", invalid="ignore"):

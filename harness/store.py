@@ -18,8 +18,6 @@ from typing import Any
 
 from harness.errors import InputError
 
-RESULTS_FILE = "results.jsonl"
-
 log = logging.getLogger(__name__)
 
 

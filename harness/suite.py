@@ -30,12 +30,12 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.backends import BackendSpec
-from harness.check import CheckConfig, Thresholds  # the gate's own schemas: "5%" reads the same everywhere
 from harness.defaults import DEFAULT_BACKEND
 from harness.errors import ConfigError, OcrHarnessError
 from harness.metrics import Normalisation, resolve_profile
 from harness.options import parse_option_flags
 from harness.pipeline import EMPTY_PIPELINE, build_pipeline, expand_grid, parse_pipeline
+from harness.thresholds import CheckConfig, Thresholds  # the gate's schema, without the gate
 from harness.validation import error_list, format_errors, suggest, validate, validate_section
 
 if typing.TYPE_CHECKING:

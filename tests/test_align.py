@@ -103,3 +103,25 @@ def test_class_accuracy_counts_reference_characters_read_exactly():
 def test_visible_whitespace():
     assert visible(" \n\t") == "␣⏎⇥"
     assert visible("") == "∅"
+
+
+def test_the_two_aligners_agree_on_every_count_over_many_random_texts():
+    """Counts come from jiwer (metrics), the diff view from rapidfuzz (align): they must never disagree."""
+    import random
+
+    from harness.metrics import Normalisation, score
+
+    verbatim = Normalisation("verbatim")
+    alphabet = ["a", "b", "r", "n", "m", "l", "1", "I", " ", "é", "e\u0301", "ệ", "ſ", ",", "\u00a0"]
+    generator = random.Random(9)
+    for _ in range(400):
+        reference = "".join(generator.choices(alphabet, k=generator.randint(0, 30)))
+        hypothesis = "".join(generator.choices(alphabet, k=generator.randint(0, 30)))
+        counts = score(reference, hypothesis, verbatim)
+        alignment = align(verbatim(reference), verbatim(hypothesis))
+        assert (alignment.ref_chars, alignment.hyp_chars) == (counts.ref_chars, counts.hyp_chars)
+        assert (alignment.substitutions, alignment.deletions, alignment.insertions) == (
+            counts.substitutions,
+            counts.deletions,
+            counts.insertions,
+        ), (reference, hypothesis)

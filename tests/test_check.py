@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from fixtures_runs import job, write_run
 
-from harness.check import parse_quantity
 from harness.cli import main
 from harness.errors import ConfigError
+from harness.thresholds import parse_quantity
 
 TRUTHS = [f"line {i}: the quick brown fox jumps over the lazy dog" for i in range(12)]
 

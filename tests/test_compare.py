@@ -9,7 +9,7 @@ from fixtures_runs import job, write_run
 from harness.cli import main
 from harness.compare import Selector, compare_runs, pair_groups
 from harness.errors import ConfigError
-from harness.report.run_data import load_run
+from harness.run_folder import load_run
 
 TRUTHS = [
     "the modern lily will fall",
@@ -146,7 +146,7 @@ def test_html_escapes_outputs(tmp_path: Path):
     run_b = write_run(
         tmp_path / "b", [job("x", "<b>bold</b> text", "<script>alert(1)</script>"), job("y", "ok", "ok")]
     )
-    from harness.report.comparison import render
+    from harness.compare.render import render
 
     html = render([compare_runs(load_run(run_a), load_run(run_b))], "html")
     assert html.count("<script") == 1  # the page's own; the OCR output's is text

@@ -15,7 +15,7 @@ from fixtures_runs import job, write_run
 from harness.report.breakdowns import breakdowns, plan_bins
 from harness.report.charts import Point, pareto_front
 from harness.report.html import write_html_report
-from harness.report.run_data import load_run
+from harness.run_folder import load_run
 
 XSS = "<script>alert(1)</script> & <img src=x onerror=alert(2)>"
 

@@ -24,6 +24,7 @@ from harness.cli import main
 from harness.metrics import NFC_WS, graphemes
 from harness.plugins import get_registry
 from harness.progress import Progress
+from harness.report import write_reports
 from harness.runner import plan_jobs, run_suite
 from harness.store import read_results
 from harness.suite import suite_from_args
@@ -67,6 +68,7 @@ def test_failed_jobs_are_rows_and_every_other_job_completes(tmp_path, registry, 
     monkeypatch.chdir(tmp_path)
     suite = suite_from_args(["mixed"], registry, backends=["echo"], run={"jobs": 2, "timeout": 3})
     outcome = run_suite(suite, log=io.StringIO(), live=False)
+    write_reports(outcome.run_dir, log=io.StringIO())
 
     records = by_sample(read_results(outcome.run_dir / "results.jsonl"))
     assert len(records) == 9
@@ -114,6 +116,7 @@ def test_pipelines_run_in_the_worker_and_groups_follow_the_plan(tmp_path, regist
         ["ds"], registry, backends=["echo"], pipelines=["none", "suffix(text=!)"], run={"jobs": 2}
     )
     outcome = run_suite(suite, log=io.StringIO(), live=False)
+    write_reports(outcome.run_dir, log=io.StringIO())
     summary = read_csv(outcome.run_dir / "summary.csv")
     assert [(row["pipeline"], float(row["micro_cer"])) for row in summary] == [
         ("none", pytest.approx(2 / 8)),

@@ -42,17 +42,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.check import (
-        CheckConfig,
-        Limits,
-        format_results,
-        load_baseline,
-        run_checks,
-        suite_limits,
-    )
+    from harness.check import format_results, load_baseline, run_checks, suite_limits
     from harness.errors import ConfigError
     from harness.junit import write_junit
-    from harness.report.run_data import load_run
+    from harness.run_folder import load_run
+    from harness.thresholds import Thresholds
 
     given = {
         "max_cer": args.max_cer,
@@ -64,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         "max_slowdown": args.max_slowdown,
     }
     try:
-        cli = Limits.of(CheckConfig.model_validate({k: v for k, v in given.items() if v is not None}))
+        cli = Thresholds.model_validate({k: v for k, v in given.items() if v is not None})
     except ValueError as error:  # pydantic's ValidationError: a bad number on the command line
         raise ConfigError(f"bad threshold: {_first_error(error)}") from None
     run_data = load_run(args.run)

@@ -40,9 +40,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from harness.compare import Selector, compare_runs
+    from harness.compare.render import render
     from harness.errors import ConfigError
-    from harness.report.comparison import render
-    from harness.report.run_data import load_run
+    from harness.run_folder import load_run
 
     selector_a = Selector.parse(args.a)
     selector_b = Selector.parse(args.b)

@@ -128,11 +128,13 @@ def run(args: argparse.Namespace) -> int:
             run=overrides,
             metrics=metrics,
         )
-    if args.resume is not None and not (args.resume / "results.jsonl").is_file():
-        raise ConfigError(f"--resume {args.resume}: not a run folder (no results.jsonl)")
-
-    outcome = run_suite(suite, resume=args.resume, reports=False)
     from harness.report import write_reports
+    from harness.run_folder import RESULTS_FILE, has_results
+
+    if args.resume is not None and not has_results(args.resume):
+        raise ConfigError(f"--resume {args.resume}: not a run folder (no {RESULTS_FILE})")
+
+    outcome = run_suite(suite, resume=args.resume)
 
     reports = write_reports(outcome.run_dir, html=not args.no_html)
     print()
@@ -142,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"- {note}")
     print(f"\nReports: {outcome.run_dir}")
     if outcome.interrupted:
-        print("ocr-harness: interrupted; every finished job is kept in results.jsonl", file=sys.stderr)
+        print(f"ocr-harness: interrupted; every finished job is kept in {RESULTS_FILE}", file=sys.stderr)
         return 130
     return 0
 

@@ -7,18 +7,20 @@ and run.json alone, so ``ocr-harness report RUN_DIR`` can redo it at any time.
 
 from __future__ import annotations
 
-import json
 import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from harness.errors import InputError
-
-SAMPLES_FILE = "samples.csv"
-SUMMARY_FILE = "summary.csv"
-SUMMARY_MD_FILE = "summary.md"
+from harness.run_folder import (
+    SAMPLES_FILE,
+    SUMMARY_FILE,
+    SUMMARY_MD_FILE,
+    read_run_info,
+    read_run_results,
+    require_results,
+)
 
 
 @dataclass
@@ -31,44 +33,29 @@ class Reports:
     notes: list[str] = field(default_factory=list)
 
 
-def read_run_info(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "run.json"
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: not valid JSON: {error}") from None
-
-
 def write_reports(run_dir: str | Path, *, html: bool = True, log: TextIO | None = None) -> Reports:
-    """Score the stored results and write every report file of the run folder."""
+    """Score the stored results and write every report file of the run folder.
+
+    The one place reports are written: the CLI, the pytest plugin and the API
+    call it after :func:`harness.runner.run_suite`, and ``ocr-harness report``
+    calls it on any run folder.
+    """
     from harness.metrics import resolve_profile
     from harness.report.markdown import summary_markdown, summary_notes, summary_table
     from harness.report.tables import samples_frame, summary_frame, write_csv
-    from harness.store import RESULTS_FILE, read_results
 
-    run_dir = Path(run_dir)
+    run_dir = require_results(run_dir)
     log = log if log is not None else sys.stderr
-    if not (run_dir / RESULTS_FILE).is_file():
-        raise InputError(
-            f"{run_dir}: not a run folder ({RESULTS_FILE} is missing)",
-            fix="pass a folder written by 'ocr-harness run', e.g. reports/latest",
-        )
     info = read_run_info(run_dir)
     # Profiles are rebuilt by name: scores always follow this version's rules, and say so.
-    profile = resolve_profile((info.get("normalisation") or {}).get("name"))
-    if info.get("normalisation", {}).get("id") not in (None, profile.id):
-        old = info["normalisation"]["id"]
-        print(f"note: {run_dir.name} was scored with {old}; re-scoring with {profile.id}", file=log)
-        info["normalisation"] = profile.settings()
-    policy = info.get("failure_policy") or "exclude"
-    config = info.get("config") or {}
-    backends = [backend.get("label") or backend.get("name") for backend in config.get("backends", [])]
-    pipelines = info.get("pipelines", [])
-    samples = samples_frame(
-        read_results(run_dir / RESULTS_FILE), profile, backends=backends, pipelines=pipelines
-    )
+    profile = resolve_profile(info.normalisation_name)
+    if info.normalisation_id not in (None, profile.id):
+        print(f"note: {run_dir.name} was scored with {info.normalisation_id}; re-scoring with {profile.id}",
+              file=log)  # fmt: skip
+        info.normalisation = profile.settings()
+    policy = info.failure_policy or "exclude"
+    backends, pipelines = info.backend_labels, info.pipelines
+    samples = samples_frame(read_run_results(run_dir), profile, backends=backends, pipelines=pipelines)
     summary = summary_frame(samples, failure_policy=policy, backends=backends, pipelines=pipelines)
     reports = Reports(run_dir)
     reports.files.append(write_csv(samples, run_dir / SAMPLES_FILE))

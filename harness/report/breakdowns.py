@@ -27,8 +27,8 @@ from typing import Literal
 import pandas as pd
 
 from harness.report.charts import Bars
-from harness.report.run_data import SAMPLE_KEY, tag_columns
-from harness.stats import finite_or_none
+from harness.run_folder import SAMPLE_KEY, tag_columns
+from harness.stats import finite_or_none, quantiles
 
 #: Numeric tags with at most this many distinct values (two pages each on average) get a bar per value.
 MAX_EXACT_VALUES = 6
@@ -187,10 +187,10 @@ def _ranges(ordered: list[float], count: int, shared: Sequence[float]) -> list[t
     low, high = ordered[0], ordered[-1]
     if high == low:
         return [(low, high, _format(low))]
-    quantiles = [_quantile(ordered, index / count) for index in range(count + 1)]
+    cuts = quantiles(ordered, [index / count for index in range(count + 1)])
     edges: list[tuple[float, int]] = []  # (edge, decimals to show)
-    for index, value in enumerate(quantiles):
-        neighbours = [quantiles[j] for j in (index - 1, index + 1) if 0 <= j <= count]
+    for index, value in enumerate(cuts):
+        neighbours = [cuts[j] for j in (index - 1, index + 1) if 0 <= j <= count]
         gaps = [abs(value - other) for other in neighbours if other != value]
         if not gaps and 0 < index < count:
             continue  # ties: this cut coincides with its neighbour
@@ -253,13 +253,6 @@ def _breakdown(
 
 
 # --- numbers -------------------------------------------------------------------------
-
-
-def _quantile(ordered: list[float], q: float) -> float:
-    position = q * (len(ordered) - 1)
-    below = math.floor(position)
-    above = min(below + 1, len(ordered) - 1)
-    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
 
 
 def _round_to(value: float, step: float, direction: Literal["down", "up", "nearest"]) -> float:

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+from harness.stats import quantiles
+
 #: Tableau 10: distinguishable, and readable for most colour-blind readers.
 PALETTE = (
     "#4e79a7",
@@ -382,15 +384,8 @@ def _empty(width: float, message: str) -> str:
 
 
 def _quantiles(values: Sequence[float]) -> tuple[float, float, float, float, float]:
-    ordered = sorted(values)
-
-    def at(q: float) -> float:
-        position = q * (len(ordered) - 1)
-        low = math.floor(position)
-        high = min(low + 1, len(ordered) - 1)
-        return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-    return ordered[0], at(0.25), at(0.5), at(0.75), ordered[-1]
+    low, lower, middle, upper, high = quantiles(values, [0, 0.25, 0.5, 0.75, 1])
+    return low, lower, middle, upper, high
 
 
 def _finite(value: float | None) -> bool:

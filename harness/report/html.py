@@ -9,7 +9,6 @@ is untrusted text.
 from __future__ import annotations
 
 import math
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,7 +21,7 @@ import pandas as pd
 from harness.align import Alignment, ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
 from harness.report import charts
 from harness.report.breakdowns import Breakdown, breakdowns
-from harness.report.run_data import RunData, group_label, load_run, tag_columns
+from harness.run_folder import REPORT_FILE, RunData, group_label, load_run, tag_columns, write_atomically
 from harness.stats import finite_or_none
 
 #: Samples shown in the drill-down (worst first); more would make the file unwieldy.
@@ -39,17 +38,13 @@ def write_html_report(run_dir: Path, *, max_samples: int = MAX_SAMPLES) -> Path:
     """Write ``run_dir/report.html`` from the run folder's files and return its path."""
     run_dir = Path(run_dir)
     html = render_run_report(load_run(run_dir), max_samples=max_samples)
-    target = run_dir / "report.html"
-    partial = target.with_suffix(".html.partial")
-    partial.write_text(html, encoding="utf-8")
-    os.replace(partial, target)  # never leave a half-written report behind
-    return target
+    return write_atomically(run_dir / REPORT_FILE, html)
 
 
 def render_run_report(run: RunData, *, max_samples: int = MAX_SAMPLES) -> str:
     analysis = analyse(run)
     context = {
-        "title": f"{run.info.get('suite') or run.name}: OCR report",
+        "title": f"{run.info.suite or run.name}: OCR report",
         "run": run,
         "meta": _meta(run),
         "summary": _summary_table(run),
@@ -320,7 +315,7 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
 
     samples = run.samples
     group_index = {group: index for index, group in enumerate(analysis.groups)}
-    datasets = run.info.get("datasets") or {}
+    datasets = run.info.datasets
     cards = []
     for (dataset, sample_id, page), rows in samples.groupby(["dataset", "sample_id", "page"], sort=False):
         entries = []
@@ -359,9 +354,7 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
                 "sample_id": sample_id,
                 "page": int(page),
                 "image": first.get("image", ""),
-                "dataset_path": (datasets.get(dataset) or {}).get("path")
-                if isinstance(datasets, dict)
-                else None,
+                "dataset_path": datasets[dataset].path if dataset in datasets else None,
                 "language": first.get("language", ""),
                 "ground_truth": first["ground_truth"],
                 "tags": {
@@ -436,26 +429,22 @@ def _not_run(run: RunData) -> list[dict[str, Any]]:
 
 def _meta(run: RunData) -> dict[str, Any]:
     info = run.info
-    harness = info.get("harness") or {}
-    normalisation = info.get("normalisation") or {}
-    environment = info.get("environment") or {}
-    backends = info.get("backends") or {}
-    datasets = info.get("datasets") or {}
+    harness, normalisation, environment = info.harness, info.normalisation, info.environment
     return {
-        "suite": info.get("suite") or run.name,
+        "suite": info.suite or run.name,
         "folder": run.name,
-        "started": _timestamp(info.get("started")),
-        "finished": _timestamp(info.get("finished")),
+        "started": _timestamp(info.started),
+        "finished": _timestamp(info.finished),
         "harness": " ".join(
             str(v) for v in (harness.get("version"), str(harness.get("commit") or "")[:12]) if v
         )
         + (" (uncommitted changes)" if harness.get("dirty") else ""),
         "normalisation": normalisation.get("id") or normalisation.get("name") or "",
-        "failure_policy": info.get("failure_policy", ""),
+        "failure_policy": info.failure_policy or "",
         "environment": {k: v for k, v in environment.items() if not isinstance(v, dict)},
         "thread_env": environment.get("env") if isinstance(environment.get("env"), dict) else {},
-        "backends": backends if isinstance(backends, dict) else {},
-        "datasets": datasets if isinstance(datasets, dict) else {},
+        "backends": {label: facts.model_dump(exclude_none=True) for label, facts in info.backends.items()},
+        "datasets": {name: facts.model_dump(exclude_none=True) for name, facts in info.datasets.items()},
         "groups": len(run.groups()),
         "samples": int(run.samples[["dataset", "sample_id"]].drop_duplicates().shape[0]),
         "pages": int(run.samples[["dataset", "sample_id", "page"]].drop_duplicates().shape[0]),

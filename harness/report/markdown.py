@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.run_folder import RunInfo
 from harness.stats import finite_or_none
 
 NOT_COMPARABLE = "n/c (truncated)"
@@ -52,10 +53,11 @@ def summary_table(summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def summary_notes(summary: pd.DataFrame, info: dict[str, Any]) -> list[str]:
+def summary_notes(summary: pd.DataFrame, info: RunInfo | dict[str, Any]) -> list[str]:
     """The lines under the table: denominators, normalisation, failures, speed definitions."""
-    normalisation = (info.get("normalisation") or {}).get("id", "nfc-ws@1")
-    policy = info.get("failure_policy") or (summary["failure_policy"].iloc[0] if len(summary) else "exclude")
+    info = RunInfo.of(info)
+    normalisation = info.normalisation_id or "nfc-ws@1"
+    policy = info.failure_policy or (summary["failure_policy"].iloc[0] if len(summary) else "exclude")
     notes = [
         f"Normalisation `{normalisation}` on both texts before scoring. CER = character edits "
         "(S+D+I) / reference characters, counted as grapheme clusters; WER the same for words. "
@@ -95,8 +97,7 @@ def summary_notes(summary: pd.DataFrame, info: dict[str, Any]) -> list[str]:
             f"{NOT_COMPARABLE}: the engine returned only part of the text (evaluation mode), "
             "so its CER and WER must not be compared."
         )
-    workers = info.get("workers")
-    threads = info.get("threads_per_worker")
+    workers, threads = info.workers, info.threads_per_worker
     setup = f" on {workers} worker(s) x {threads} thread(s)" if workers else ""
     notes.append(
         "Speed: pages/s = pages read / wall time of the row (first job start to last job end, "
@@ -105,12 +106,13 @@ def summary_notes(summary: pd.DataFrame, info: dict[str, Any]) -> list[str]:
     return notes
 
 
-def summary_markdown(summary: pd.DataFrame, info: dict[str, Any]) -> str:
+def summary_markdown(summary: pd.DataFrame, info: RunInfo | dict[str, Any]) -> str:
     """The whole summary.md."""
-    title = f"# {info.get('suite', 'run')}: summary"
-    started = info.get("started")
+    info = RunInfo.of(info)
+    title = f"# {info.suite or 'run'}: summary"
+    started = info.started
     subtitle = f"Run started {started}." if started else ""
-    if info.get("interrupted"):
+    if info.interrupted:
         subtitle += " The run was interrupted: figures cover the jobs that finished."
     parts = [
         title,

@@ -25,6 +25,7 @@ from harness.metrics import (
     percentile,
     score,
 )
+from harness.run_folder import partial_file
 
 STAGES = ("load", "preprocess", "recognize")
 
@@ -287,7 +288,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
             out[column] = out[column].map(lambda v: "true" if v else "false")
         elif pd.api.types.is_float_dtype(out[column]):
             out[column] = out[column].mask(out[column].isin([math.inf, -math.inf]))
-    temporary = path.with_name(f".{path.name}.tmp")
+    temporary = partial_file(path)
     out.to_csv(temporary, index=False, na_rep="", encoding="utf-8")
     temporary.replace(path)
     return path

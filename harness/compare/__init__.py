@@ -25,11 +25,11 @@ import pandas as pd
 
 from harness.align import Segment, align, confusions
 from harness.errors import ConfigError
-from harness.report.run_data import RunData, group_label
+from harness.metrics import error_rate
+from harness.run_folder import SAMPLE_KEY, RunData, group_label
 from harness.stats import PairedDiff, finite_or_none, paired_bootstrap
 
 SELECTOR_KEYS = ("backend", "pipeline")
-SAMPLE_KEY = ["dataset", "sample_id", "page"]
 #: Samples and confusions listed per direction.
 TOP = 5
 
@@ -192,8 +192,7 @@ def compare_runs(
     groups_b = _groups(samples_b)
     pairs, unpaired_a, unpaired_b = pair_groups(groups_a, groups_b)
     comparison = Comparison(name_a, name_b, selector_a, selector_b, [], unpaired_a, unpaired_b)
-    norm_a = (run_a.info.get("normalisation") or {}).get("id")
-    norm_b = (run_b.info.get("normalisation") or {}).get("id")
+    norm_a, norm_b = run_a.info.normalisation_id, run_b.info.normalisation_id
     if norm_a and norm_b and norm_a != norm_b:
         comparison.notes.append(
             f"the runs used different normalisations ({norm_a} and {norm_b}): "
@@ -243,6 +242,34 @@ def pair_groups(
     return pairs, left_a, left_b
 
 
+@dataclass(frozen=True)
+class PairedPages:
+    """Two sides' rows of one group matched page by page."""
+
+    both: pd.DataFrame
+    only_a: int
+    only_b: int
+
+    @property
+    def scored(self) -> pd.DataFrame:
+        return self.both[(self.both["status_a"] == "ok") & (self.both["status_b"] == "ok")]
+
+    @property
+    def comparable(self) -> pd.DataFrame:
+        """Pages scored on both sides with untruncated output: the pages every figure is over."""
+        scored = self.scored
+        return scored[scored["comparable_a"].astype(bool) & scored["comparable_b"].astype(bool)]
+
+
+def pair_pages(rows_a: pd.DataFrame, rows_b: pd.DataFrame) -> PairedPages:
+    merged = rows_a.merge(rows_b, on=list(SAMPLE_KEY), how="outer", suffixes=("_a", "_b"), indicator=True)
+    return PairedPages(
+        both=merged[merged["_merge"] == "both"],
+        only_a=int((merged["_merge"] == "left_only").sum()),
+        only_b=int((merged["_merge"] == "right_only").sum()),
+    )
+
+
 def compare_groups(
     rows_a: pd.DataFrame,
     rows_b: pd.DataFrame,
@@ -253,19 +280,30 @@ def compare_groups(
     summary_b: pd.DataFrame | None = None,
     top: int = TOP,
     seed: int = 0,
-    details: bool = True,
 ) -> GroupComparison:
-    """Side A's rows of one group against side B's; ``details`` adds changed pages and confusions."""
+    """Side A's rows of one group against side B's: the figures and the changed pages and confusions."""
+    pages = pair_pages(rows_a, rows_b)
+    result = group_figures(pages, group_a, group_b, summary_a=summary_a, summary_b=summary_b, seed=seed)
+    add_group_details(result, pages, top=top)
+    return result
+
+
+def group_figures(
+    pages: PairedPages,
+    group_a: tuple[str, str],
+    group_b: tuple[str, str],
+    *,
+    summary_a: pd.DataFrame | None = None,
+    summary_b: pd.DataFrame | None = None,
+    seed: int = 0,
+) -> GroupComparison:
+    """The paired figures of one group: page counts, micro and macro rates with bootstrap intervals, speed."""
     result = GroupComparison(group_a, group_b)
     result.pages_per_s_a = _summary_value(summary_a, group_a, "pages_per_s")
     result.pages_per_s_b = _summary_value(summary_b, group_b, "pages_per_s")
-    merged = rows_a.merge(rows_b, on=SAMPLE_KEY, how="outer", suffixes=("_a", "_b"), indicator=True)
-    result.only_a = int((merged["_merge"] == "left_only").sum())
-    result.only_b = int((merged["_merge"] == "right_only").sum())
-    both = merged[merged["_merge"] == "both"]
-    scored = both[(both["status_a"] == "ok") & (both["status_b"] == "ok")]
+    result.only_a, result.only_b = pages.only_a, pages.only_b
+    both, scored, comparable = pages.both, pages.scored, pages.comparable
     result.failed = int(((both["status_a"] == "error") | (both["status_b"] == "error")).sum())
-    comparable = scored[scored["comparable_a"].astype(bool) & scored["comparable_b"].astype(bool)]
     result.not_comparable = len(scored) - len(comparable)
     result.gt_differs = int((comparable["ground_truth_a"] != comparable["ground_truth_b"]).sum())
     result.pairs = len(comparable)
@@ -285,21 +323,23 @@ def compare_groups(
             statistic="ratio",
             seed=seed,
         )
-        rate_a = _ratio(column(f"{errors}_a").sum(), column(f"{length}_a").sum())
-        rate_b = _ratio(column(f"{errors}_b").sum(), column(f"{length}_b").sum())
+        rate_a = error_rate(column(f"{errors}_a").sum(), column(f"{length}_a").sum())
+        rate_b = error_rate(column(f"{errors}_b").sum(), column(f"{length}_b").sum())
         return diff, rate_a, rate_b
 
     result.cer, result.cer_a, result.cer_b = micro("char_errors", "ref_chars")
     result.macro_cer = paired_bootstrap(column("cer_a"), column("cer_b"), seed=seed)
     if {"word_errors_a", "ref_words_a"} <= set(comparable.columns):
         result.wer, result.wer_a, result.wer_b = micro("word_errors", "ref_words")
-    if not details:
-        return result
+    return result
 
+
+def add_group_details(result: GroupComparison, pages: PairedPages, *, top: int = TOP) -> None:
+    """The pages that changed most each way, and the confusions introduced and fixed."""
     confusions_a: Counter[tuple[str, str]] = Counter()
     confusions_b: Counter[tuple[str, str]] = Counter()
     changes = []
-    for _, row in comparable.iterrows():
+    for _, row in pages.comparable.iterrows():
         alignment_a = align(str(row["ground_truth_a"]), str(row["text_a"]))
         alignment_b = align(str(row["ground_truth_b"]), str(row["text_b"]))
         confusions_a.update(confusions(alignment_a))
@@ -327,7 +367,6 @@ def compare_groups(
     result.introduced = sorted((c for c in deltas if c.delta > 0), key=lambda c: (-c.delta, c.ref, c.hyp))[
         :top
     ]
-    return result
 
 
 def _groups(samples: pd.DataFrame) -> list[tuple[str, str]]:
@@ -337,7 +376,7 @@ def _groups(samples: pd.DataFrame) -> list[tuple[str, str]]:
 def group_rows(samples: pd.DataFrame, group: tuple[str, str]) -> pd.DataFrame:
     rows = samples[(samples["backend"] == group[0]) & (samples["pipeline"] == group[1])]
     # A resumed run may list a retried job twice; the last row counts.
-    return rows.drop_duplicates(subset=SAMPLE_KEY, keep="last")
+    return rows.drop_duplicates(subset=list(SAMPLE_KEY), keep="last")
 
 
 def _summary_value(summary: pd.DataFrame | None, group: tuple[str, str], column: str) -> float | None:
@@ -347,9 +386,3 @@ def _summary_value(summary: pd.DataFrame | None, group: tuple[str, str], column:
     if match.empty:
         return None
     return finite_or_none(match.iloc[0][column])
-
-
-def _ratio(errors: float, length: float) -> float:
-    if length > 0:
-        return float(errors / length)
-    return 0.0 if errors == 0 else 1.0
