@@ -264,12 +264,17 @@ def test_every_request_needs_the_token_when_one_is_set(tmp_path: Path, real_dev:
         assert late.status_code == 504 and "timeout" in late.json()["error"]
 
 
-def test_other_addresses_need_a_token(
+def test_other_addresses_need_a_token_and_bad_settings_stop_at_once(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("OCR_HARNESS_TOKEN", raising=False)
     assert main(["serve", "--host", "0.0.0.0"]) == 2
     assert "an API token is required" in capsys.readouterr().err
+    # A bad configuration is one line, before anything listens.
+    assert main(["serve", "--backend", "nosuch"]) == 2
+    assert "nosuch" in capsys.readouterr().err
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "port must be between" in capsys.readouterr().err
 
 
 async def test_sigterm_lets_requests_in_flight_finish(tmp_path: Path, real_dev: Path) -> None:
