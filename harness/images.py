@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import warnings
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -88,7 +88,7 @@ def load_page(
         return render_pdf_page(
             path, page, dpi=pdf_dpi, max_pixels=max_pixels_limit(max_pixels), pixel_budget=pixel_budget
         )
-    with _open(path, max_pixels) as image, _decoder_limit(max_pixels_limit(max_pixels)):
+    with _open(path, max_pixels) as image, _without_pillow_guard():
         pages = getattr(image, "n_frames", 1)
         if not 0 <= page < pages:
             raise ImageReadError(f"{path}: has {pages} page(s), there is no page {page + 1}")
@@ -139,17 +139,34 @@ def _scaled_dpi(dpi: object, full_width: int, width: int) -> tuple[float, float]
     return float(x) * ratio, float(y) * ratio
 
 
+_guard_lock = threading.Lock()
+_guard_users = 0
+_guard_saved: int | None = None
+
+
 @contextlib.contextmanager
-def _decoder_limit(limit: int) -> Iterator[None]:
-    """Pillow checks its own limit again on seek and decode: there, too, the harness's limit holds."""
+def _without_pillow_guard() -> Iterator[None]:
+    """Pillow's global pixel guard off while the harness, which checks each size itself, reads a file.
+
+    Pillow checks its own limit on open, seek and decode, so a raised harness limit
+    would not reach the decoder otherwise. Counted under a lock: threads reading
+    files at once (the API counts pages on threads) restore Pillow's value once, last.
+    """
+    global _guard_users, _guard_saved
     from PIL import Image
 
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = max(limit, previous or 0)
+    with _guard_lock:
+        if _guard_users == 0:
+            _guard_saved = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = None
+        _guard_users += 1
     try:
         yield
     finally:
-        Image.MAX_IMAGE_PIXELS = previous
+        with _guard_lock:
+            _guard_users -= 1
+            if _guard_users == 0:
+                Image.MAX_IMAGE_PIXELS = _guard_saved
 
 
 def _check_file(path: Path) -> None:
@@ -171,20 +188,10 @@ def _open(path: Path, max_pixels: int | None) -> Image.Image:
     if path.stat().st_size == 0:
         raise ImageReadError(f"{path}: the file is empty (0 bytes)")
     limit = max_pixels_limit(max_pixels)
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = limit
     try:
-        with warnings.catch_warnings():
-            # Pillow warns between 1x and 2x its limit and raises above; we refuse both.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with _without_pillow_guard():  # the size is checked below, against the harness's limit
             image = Image.open(path)
             width, height = image.size
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageReadError(
-            f"{path}: the image is larger than the limit of {limit:,} pixels "
-            "(Pillow's guard against decompression bombs)",
-            fix=OVERSIZED_FIX,
-        ) from None
     except UnidentifiedImageError:
         raise ImageReadError(
             f"{path}: not an image Pillow can read (the content is not PNG, TIFF, JPEG, PDF or another "
@@ -192,8 +199,6 @@ def _open(path: Path, max_pixels: int | None) -> Image.Image:
         ) from None
     except OSError as error:
         raise ImageReadError(f"{path}: cannot be opened as an image ({error})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
     if width * height > limit:
         image.close()
         raise ImageReadError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -106,3 +107,21 @@ def test_line_boxes_split_at_a_gutter_narrower_than_a_line() -> None:
     right = [Line(f"right {i}", box) for i, box in enumerate(column(515, 300, 4, width=400))]
     rows = [line for pair in zip(left, right, strict=True) for line in pair]
     assert order_lines(rows) == left + right
+
+
+def test_columns_of_a_page_scanned_askew_are_found() -> None:
+    # Two columns turned 2 degrees clockwise: the upright boxes of each column's lines drift left
+    # going down, so the left column's last lines reach past the right column's first ones.
+    angle = math.radians(2)
+    cos, sin = math.cos(angle), math.sin(angle)
+
+    def turned(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        corners = [(x * cos - y * sin, x * sin + y * cos) for x in box[::2] for y in box[1::2]]
+        xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+        return (round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys)))
+
+    left = [Line(f"left {i}", turned(box)) for i, box in enumerate(column(100, 100, 30, width=500))]
+    right = [Line(f"right {i}", turned(box)) for i, box in enumerate(column(640, 100, 30, width=500))]
+    rows = [line for pair in zip(left, right, strict=True) for line in pair]
+    assert order_lines(rows) != left + right  # straight cuts find no gutter
+    assert order_lines(rows, skew=angle) == left + right
