@@ -11,14 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ocr_harness_plugins.backends.rapidocr import (
-    MODEL_FILES,
-    RapidOcrBackend,
-    _model_dir,
-    _Word,
-    drop_repeated_glyphs,
-    group_into_lines,
-)
+from ocr_harness_plugins.backends.rapidocr import MODEL_FILES, RapidOcrBackend, _model_dir
+from ocr_harness_plugins.backends.rapidocr_lines import Word, drop_repeated_glyphs, group_into_lines
 from ocr_harness_plugins.backends.tesseract import TesseractBackend
 from PIL import Image, ImageDraw, ImageFont
 from pydantic import ValidationError
@@ -149,20 +143,20 @@ def glyphs(text: str, left: float, width: float = 10) -> list[tuple[str, float, 
 
 def test_only_a_glyph_read_twice_at_the_same_place_is_dropped() -> None:
     # "the" ends at x=30; the next box overlaps it and starts with the same e at the same place.
-    the = _Word("the", (0, 0, 40, 20), 0.9, glyphs("the", 0))
-    read_twice = _Word("e east", (18, 0, 90, 20), 0.9, glyphs("e", 21) + glyphs("east", 40))
+    the = Word("the", (0, 0, 40, 20), 0.9, glyphs("the", 0))
+    read_twice = Word("e east", (18, 0, 90, 20), 0.9, glyphs("e", 21) + glyphs("east", 40))
     assert [w.text for w in drop_repeated_glyphs([the, read_twice])] == ["the", "east"]
     # Same letters at the seam, but the second e sits right of the first: both are printed.
-    The = _Word("The", (0, 0, 40, 20), 0.9, glyphs("The", 0))
-    epithet = _Word("epithet", (28, 0, 120, 20), 0.9, glyphs("epithet", 40))
+    The = Word("The", (0, 0, 40, 20), 0.9, glyphs("The", 0))
+    epithet = Word("epithet", (28, 0, 120, 20), 0.9, glyphs("epithet", 40))
     assert [w.text for w in drop_repeated_glyphs([The, epithet])] == ["The", "epithet"]
     # Boxes that do not overlap, or whose characters were not placed, are left alone.
-    apart = _Word("e east", (45, 0, 110, 20), 0.9, glyphs("e", 21) + glyphs("east", 60))
-    unplaced = _Word("e east", (18, 0, 90, 20), 0.9)
+    apart = Word("e east", (45, 0, 110, 20), 0.9, glyphs("e", 21) + glyphs("east", 60))
+    unplaced = Word("e east", (18, 0, 90, 20), 0.9)
     assert [w.text for w in drop_repeated_glyphs([the, apart])] == ["the", "e east"]
     assert [w.text for w in drop_repeated_glyphs([the, unplaced])] == ["the", "e east"]
     # A box that only repeated its neighbour disappears.
-    echo = _Word("e", (18, 0, 35, 20), 0.9, glyphs("e", 21))
+    echo = Word("e", (18, 0, 35, 20), 0.9, glyphs("e", 21))
     assert [w.text for w in drop_repeated_glyphs([the, echo])] == ["the"]
 
 
@@ -182,10 +176,10 @@ def test_rapidocr_puts_word_boxes_back_into_lines_in_reading_order(rapidocr: Rap
 
 def test_line_grouping_orders_boxes_given_out_of_order() -> None:
     words = [
-        _Word("world", (120, 12, 220, 40), 0.9),
-        _Word("second", (10, 62, 110, 90), 0.9),
-        _Word("hello", (10, 10, 100, 42), 0.9),
-        _Word("line", (130, 60, 200, 92), 0.9),
+        Word("world", (120, 12, 220, 40), 0.9),
+        Word("second", (10, 62, 110, 90), 0.9),
+        Word("hello", (10, 10, 100, 42), 0.9),
+        Word("line", (130, 60, 200, 92), 0.9),
     ]
     lines = group_into_lines(words)
     assert [[w.text for w in line] for line in lines] == [["hello", "world"], ["second", "line"]]

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
-from harness.backends import Availability, Backend, BackendOptions, Line, Recognition, Word
+from harness.backends import Availability, Backend, BackendOptions, Line, Recognition
 from harness.hashing import file_sha256
 from harness.hookspecs import hookimpl
+
+from .rapidocr_lines import Word, assemble_lines, glyph_spans, skew_angle
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -61,13 +63,6 @@ _LANGUAGES: Mapping[str, str] = {
     "tr": "tr",
     "zh": "ch",
 }
-
-# Boxes whose vertical spans overlap by at least this share of the shorter one sit on one line.
-_SAME_LINE_OVERLAP = 0.5
-
-# Two readings of a character are one glyph read twice when their spans share at least this
-# share of the narrower span.
-_SAME_GLYPH_OVERLAP = 0.5
 
 # The normalisation PaddleOCR trains and runs its detection models with (ImageNet's).
 # RapidOCR's own default (0.5, 0.5) feeds the model a shifted distribution; on the real-dev
@@ -241,199 +236,39 @@ class RapidOcrBackend(Backend):
         else:
             # RapidOCR takes arrays as OpenCV does: BGR.
             pixels = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
-        result = self._engine(pixels)
-        boxes = getattr(result, "boxes", None)
-        texts = getattr(result, "txts", None)
-        scores = getattr(result, "scores", None)
-        if boxes is None or texts is None or scores is None or len(texts) == 0:
-            return Recognition(text="", lines=[])
-        placed = getattr(result, "word_results", None)
-        if placed is None or len(placed) != len(texts):
-            placed = [None] * len(texts)
-        words = [
-            _Word(text, _axis_aligned(box), float(score), _glyph_spans(chars, text))
-            for box, text, score, chars in zip(boxes, texts, scores, placed, strict=True)
-            if text.strip()
-        ]
-        lines = [_join_line(drop_repeated_glyphs(group)) for group in self._ordered_lines(words)]
-        return Recognition(text="\n".join(line.text for line in lines), lines=lines)
-
-    def _ordered_lines(self, words: Sequence[_Word]) -> list[list[_Word]]:
-        """Words grouped into lines, in reading order: block by block when reading columns."""
         assert isinstance(self.options, RapidOcrOptions)
-        if self.options.reading_order == "raw":
-            return group_into_lines(words)
-        from harness.reading_order import reading_blocks
-
-        lines: list[list[_Word]] = []
-        for block in reading_blocks([word.box for word in words]):
-            lines.extend(group_into_lines([words[index] for index in block]))
-        return lines
+        lines = lines_of(self._engine(pixels), reading_order=self.options.reading_order == "columns")
+        return Recognition(text="\n".join(line.text for line in lines), lines=lines)
 
     def close(self) -> None:
         self._engine = None
 
 
-#: One recognised character and the horizontal span (left, right) it was read at.
-Glyph = tuple[str, float, float]
+def lines_of(result: Any, *, reading_order: bool = True) -> list[Line]:
+    """The lines of a RapidOCR result, put together from its boxes (see rapidocr_lines).
 
-
-class _Word:
-    """One detected box's text; ``glyphs`` places its non-space characters, when the engine did."""
-
-    __slots__ = ("text", "box", "score", "glyphs")
-
-    def __init__(
-        self,
-        text: str,
-        box: tuple[int, int, int, int],
-        score: float,
-        glyphs: Sequence[Glyph] | None = None,
-    ) -> None:
-        self.text = text.strip()
-        self.box = box
-        self.score = score
-        self.glyphs = tuple(glyphs) if glyphs is not None else None
-
-    def without_first_glyphs(self, count: int) -> _Word:
-        """This word minus its first ``count`` non-space characters."""
-        text = self.text
-        for _ in range(count):
-            text = text.lstrip()[1:]
-        glyphs = self.glyphs[count:] if self.glyphs is not None else None
-        return _Word(text, self.box, self.score, glyphs)
-
-    @property
-    def top(self) -> int:
-        return self.box[1]
-
-    @property
-    def bottom(self) -> int:
-        return self.box[3]
-
-
-def _axis_aligned(quad: Any) -> tuple[int, int, int, int]:
-    xs = [float(point[0]) for point in quad]
-    ys = [float(point[1]) for point in quad]
-    return (round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys)))
-
-
-def _glyph_spans(placed: Any, text: str) -> tuple[Glyph, ...] | None:
-    """Characters and spans from RapidOCR's single-character boxes; None unless they spell ``text``."""
-    try:
-        glyphs = tuple(
-            (str(char), float(min(point[0] for point in quad)), float(max(point[0] for point in quad)))
-            for char, _score, quad in placed
-        )
-    except (TypeError, ValueError):
-        return None
-    if "".join(glyph[0] for glyph in glyphs) != "".join(text.split()):
-        return None
-    return glyphs
-
-
-def _same_glyph(first: Glyph, second: Glyph) -> bool:
-    shared = min(first[2], second[2]) - max(first[1], second[1])
-    narrower = min(first[2] - first[1], second[2] - second[1])
-    return first[0] == second[0] and shared > 0 and shared >= _SAME_GLYPH_OVERLAP * narrower
-
-
-def drop_repeated_glyphs(line: Sequence[_Word]) -> list[_Word]:
-    """Drop characters a box repeats from its left neighbour: one glyph read twice.
-
-    Detected boxes are grown (``unclip_ratio``) before reading, so neighbours in a
-    line can overlap, and a glyph in the overlap may be read by both ("the" + "e
-    as-rolled"). A leading character of a box is dropped only when the box overlaps
-    its neighbour and the same character was read at the same place at the end of
-    the neighbour, so "the epithet" keeps both e's. ``line`` is in reading order.
+    With ``reading_order``, lines are sorted as a person reads them (harness.reading_order,
+    columns found from the line boxes on the page turned straight); else in rows, top to bottom.
     """
-    kept: list[_Word] = []
-    for word in line:
-        if kept:
-            word = _without_repeated_start(kept[-1], word)
-        if word.text:
-            kept.append(word)
-    return kept
+    boxes = getattr(result, "boxes", None)
+    texts = getattr(result, "txts", None)
+    scores = getattr(result, "scores", None)
+    if boxes is None or texts is None or scores is None or len(texts) == 0:
+        return []
+    placed = getattr(result, "word_results", None)
+    if placed is None or len(placed) != len(texts):
+        placed = [None] * len(texts)
+    words = [
+        Word.detected(text, box, float(score), glyph_spans(chars, text))
+        for box, text, score, chars in zip(boxes, texts, scores, placed, strict=True)
+        if text.strip()
+    ]
+    lines = assemble_lines(words)
+    if not reading_order:
+        return lines
+    from harness.reading_order import order_lines
 
-
-def _without_repeated_start(left: _Word, right: _Word) -> _Word:
-    if left.glyphs is None or right.glyphs is None or left.box[2] <= right.box[0]:
-        return right
-    for count in range(min(len(left.glyphs), len(right.glyphs)), 0, -1):
-        ends, starts = left.glyphs[-count:], right.glyphs[:count]
-        if all(_same_glyph(end, start) for end, start in zip(ends, starts, strict=True)):
-            return right.without_first_glyphs(count)
-    return right
-
-
-def group_into_lines(words: Sequence[_Word]) -> list[list[_Word]]:
-    """Group word boxes into lines by vertical overlap: lines top to bottom, words left to right.
-
-    RapidOCR returns phrase boxes roughly but not always in reading order. Each
-    line is compared by the median span of its words, so a slanted line does not
-    swallow its neighbours. Side-by-side columns merge into one line: reading
-    columns apart needs layout analysis this backend does not do.
-    """
-    lines: list[list[_Word]] = []
-    for word in sorted(words, key=lambda w: (w.top + w.bottom) / 2):
-        best, best_overlap = None, _SAME_LINE_OVERLAP
-        for line in lines:
-            top, bottom = _median_span(line)
-            shorter = min(word.bottom - word.top, bottom - top)
-            if shorter <= 0:
-                continue
-            overlap = (min(word.bottom, bottom) - max(word.top, top)) / shorter
-            if overlap >= best_overlap:
-                best, best_overlap = line, overlap
-        if best is None:
-            lines.append([word])
-        else:
-            best.append(word)
-    for line in lines:
-        line.sort(key=lambda w: w.box[0])
-    lines.sort(key=lambda line: sum(_median_span(line)) / 2)
-    return lines
-
-
-def _median_span(line: Sequence[_Word]) -> tuple[float, float]:
-    tops = sorted(w.top for w in line)
-    bottoms = sorted(w.bottom for w in line)
-    middle = len(line) // 2
-    return float(tops[middle]), float(bottoms[middle])
-
-
-def _join_line(words: Sequence[_Word]) -> Line:
-    box = (
-        min(w.box[0] for w in words),
-        min(w.box[1] for w in words),
-        max(w.box[2] for w in words),
-        max(w.box[3] for w in words),
-    )
-    # Weight by length: a confident long phrase outweighs a doubtful single letter.
-    weights = [max(1, len(w.text)) for w in words]
-    confidence = sum(w.score * n for w, n in zip(words, weights, strict=True)) / sum(weights)
-    placed = tuple(word for phrase in words for word in _split_words(phrase))
-    return Line(" ".join(w.text for w in words), box, round(confidence, 5), placed)
-
-
-def _split_words(phrase: _Word) -> list[Word]:
-    """A detected phrase's words, placed by their characters' spans where the engine gave them."""
-    texts = phrase.text.split()
-    left, top, right, bottom = phrase.box
-    score = round(phrase.score, 5)
-    if phrase.glyphs is None or len(phrase.glyphs) != sum(len(text) for text in texts):
-        if len(texts) == 1:
-            return [Word(texts[0], phrase.box, score)]
-        return [Word(text, None, score) for text in texts]  # writers share the line box out
-    words = []
-    position = 0
-    for text in texts:
-        glyphs = phrase.glyphs[position : position + len(text)]
-        position += len(text)
-        start = max(left, round(min(glyph[1] for glyph in glyphs)))
-        end = min(right, round(max(glyph[2] for glyph in glyphs)))
-        words.append(Word(text, (start, top, max(end, start + 1), bottom), score))
-    return words
+    return order_lines(lines, skew=skew_angle(words))
 
 
 def _model_dir() -> Path | None:
