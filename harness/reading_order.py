@@ -89,10 +89,8 @@ def _straightened(boxes: Sequence[Box], skew: float) -> list[Box]:
         width, height = right - left, bottom - top
         x, y = (left + right) / 2, (top + bottom) / 2
         x, y = x + y * slope, y - x * slope
-        height = max(height - width * abs(slope), height / 2)
-        straight.append(
-            (round(x - width / 2), round(y - height / 2), round(x + width / 2), round(y + height / 2))
-        )
+        half = max(height - width * abs(slope), height / 2) / 2
+        straight.append((round(x - width / 2), round(y - half), round(x + width / 2), round(y + half)))
     return straight
 
 

@@ -113,9 +113,9 @@ class RapidOcrOptions(BackendOptions):
     )
     reading_order: Literal["columns", "raw"] = Field(
         default="columns",
-        description="'columns': find columns and blocks from the text boxes (recursive XY-cut) and read "
-        "them as a person would; 'raw': the engine's order, lines across the whole page top to bottom "
-        "(side-by-side columns merge into one line)",
+        description="'columns': find columns and blocks from the line boxes (recursive XY-cut on the "
+        "page turned straight) and read them as a person would; 'raw': lines in rows, top to bottom "
+        "and left to right, so the lines of side-by-side columns alternate",
     )
     max_side_len: int = Field(
         default=2000,

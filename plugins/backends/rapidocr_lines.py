@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.backends import Line
+from harness.backends import Word as LineWord
 
 #: One recognised character and the horizontal span (left, right) it was read at.
 Glyph = tuple[str, float, float]
@@ -347,7 +348,28 @@ def join_line(words: Sequence[Word]) -> Line:
     # Weight by length: a confident long phrase outweighs a doubtful single letter.
     weights = [max(1, len(w.text)) for w in words]
     confidence = sum(w.score * n for w, n in zip(words, weights, strict=True)) / sum(weights)
-    return Line(" ".join(w.text for w in words), box, round(confidence, 5))
+    placed = tuple(word for phrase in words for word in split_words(phrase))
+    return Line(" ".join(w.text for w in words), box, round(confidence, 5), placed)
+
+
+def split_words(phrase: Word) -> list[LineWord]:
+    """A detected phrase's words, placed by their characters' spans where the engine gave them."""
+    texts = phrase.text.split()
+    left, top, right, bottom = phrase.box
+    score = round(phrase.score, 5)
+    if phrase.glyphs is None or len(phrase.glyphs) != sum(len(text) for text in texts):
+        if len(texts) == 1:
+            return [LineWord(texts[0], phrase.box, score)]
+        return [LineWord(text, None, score) for text in texts]  # writers share the line box out
+    words = []
+    position = 0
+    for text in texts:
+        glyphs = phrase.glyphs[position : position + len(text)]
+        position += len(text)
+        start = max(left, round(min(glyph[1] for glyph in glyphs)))
+        end = min(right, round(max(glyph[2] for glyph in glyphs)))
+        words.append(LineWord(text, (start, top, max(end, start + 1), bottom), score))
+    return words
 
 
 def assemble_lines(words: Sequence[Word]) -> list[Line]:
