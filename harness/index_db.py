@@ -138,6 +138,9 @@ def connect(path: Path, create: bool) -> sqlite3.Connection:
         connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA busy_timeout = 5000")
+        # With WAL, a commit survives the process being killed without an fsync each time; only a
+        # power cut can lose the last files, which the next run then reads again.
+        connection.execute("PRAGMA synchronous = NORMAL")
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if version == 0 and tables - {"sqlite_sequence"}:
