@@ -27,6 +27,9 @@ COLUMN_GAP_HEIGHTS = 1.0
 #: Between line boxes, word spaces are inside the boxes: any gap running down a whole region is a
 #: gutter or a table column, and real gutters can be narrower than a line height (0.56 seen).
 LINE_COLUMN_GAP_HEIGHTS = 0.25
+#: A region of this many boxes or more may have one crossing its gutter (and one more for every as
+#: many again): engines sometimes join two columns' lines into one, and specks get read as text.
+STRAY_SHARE = 1 / 30
 
 
 def reading_blocks(
@@ -100,7 +103,44 @@ def _cut(region: list[int], boxes: Sequence[Box], min_column_gap: float) -> list
     columns = _split(region, boxes, axis=0, min_gap=min_column_gap, widest_only=False)
     if columns is not None:
         return columns
+    columns = _gutter_despite_strays(region, boxes, min_column_gap)
+    if columns is not None:
+        return columns
     return _split(region, boxes, axis=1, min_gap=0, widest_only=True)
+
+
+def _gutter_despite_strays(region: list[int], boxes: Sequence[Box], min_gap: float) -> list[list[int]] | None:
+    """A gutter that a few boxes cross (a line an engine joined across it, a stray mark), or None.
+
+    Up to STRAY_SHARE of a large region's boxes may cross a channel at least ``min_gap``
+    wide; at least two boxes must start on each side. A box goes to the side it starts on.
+    """
+    strays = int(STRAY_SHARE * len(region))
+    if strays < 1:
+        return None
+    left_edge = min(boxes[i][0] for i in region)
+    width = max(boxes[i][2] for i in region) - left_edge + 1
+    coverage = [0] * (width + 1)
+    for i in region:
+        coverage[boxes[i][0] - left_edge] += 1
+        coverage[boxes[i][2] - left_edge] -= 1
+    best: tuple[int, int] | None = None  # (width, middle) of the widest channel
+    running, start = 0, None
+    for x in range(width + 1):
+        running += coverage[x]
+        if running <= strays and start is None:
+            start = x
+        elif running > strays and start is not None:
+            if x - start >= min_gap and (best is None or x - start > best[0]):
+                best = (x - start, (start + x) // 2 + left_edge)
+            start = None
+    if best is None:
+        return None
+    cut = best[1]
+    parts = [[i for i in region if boxes[i][0] < cut], [i for i in region if boxes[i][0] >= cut]]
+    if min(len(part) for part in parts) < 2:
+        return None
+    return parts
 
 
 def _split(

@@ -125,3 +125,15 @@ def test_columns_of_a_page_scanned_askew_are_found() -> None:
     rows = [line for pair in zip(left, right, strict=True) for line in pair]
     assert order_lines(rows) != left + right  # straight cuts find no gutter
     assert order_lines(rows, skew=angle) == left + right
+
+
+def test_a_line_joined_across_the_gutter_does_not_hide_it() -> None:
+    left = [Line(f"left {i}", box) for i, box in enumerate(column(100, 100, 20, width=500))]
+    right = [Line(f"right {i}", box) for i, box in enumerate(column(640, 100, 20, width=500))]
+    joined = Line("left 0 right 0", (100, 100, 1140, 130))  # an engine read both first lines as one
+    rows = [joined] + [line for pair in zip(left[1:], right[1:], strict=True) for line in pair]
+    assert order_lines(rows) == [joined, *left[1:], *right[1:]]
+    # A short region never gets a stray: two lines with a gap under one of them are rows.
+    rows = [Line("ab", (100, 100, 1140, 130)), Line("c", (100, 140, 500, 170))]
+    rows.append(Line("d", (640, 140, 900, 170)))
+    assert order_lines(rows) == rows
