@@ -356,8 +356,8 @@ def _file_item(item: FileItem) -> tuple[PathLike, dict[str, Any]]:
 def _count_pages(image: str, max_pixels: int | None) -> int:
     from harness.images import count_pages
 
-    # Only the header is read here; pixels are decoded in the workers.
-    return count_pages(image, max_pixels=max_pixels)
+    # Each page meets the pixel limit when it is loaded: one bad page fails alone, as in a run.
+    return count_pages(image, max_pixels=max_pixels, check_size=False)
 
 
 def _validate_plugins(plugins: tuple[str, ...]) -> None:
@@ -419,12 +419,20 @@ def _validate_settings(
 
 def _raise_for(outcome: Outcome, path: PathLike) -> None:
     """Raise a failed outcome as its harness exception, making sure the message names the file."""
-    if outcome.ok:
-        return
+    if not outcome.ok:
+        raise page_error(outcome, path)
+
+
+def page_error(outcome: Outcome, path: PathLike) -> OcrHarnessError:
+    """A failed outcome as its harness exception, its message naming the file."""
     image = os.fspath(path)
     if image not in (outcome.error_message or ""):
         outcome.error_message = f"{image}: {outcome.error_message}"
-    outcome.raise_error()
+    try:
+        outcome.raise_error()
+    except OcrHarnessError as error:
+        return error
+    raise AssertionError("a failed outcome always raises")
 
 
 # --- module-level functions over a shared Extractor per event loop -------------

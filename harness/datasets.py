@@ -39,7 +39,9 @@ class Sample:
 
     ``ground_truth`` is None when the sample has none (it is still run and timed).
     ``problem`` names what is wrong with the sample's files, if anything, as a
-    sentence that names the file; ``problem_file`` is that file.
+    sentence that names the file; ``problem_file`` is that file, and
+    ``problem_type`` the error class its row gets (by default ImageReadError
+    when ``problem_file`` is the image, GroundTruthError for another file).
     """
 
     id: str
@@ -52,6 +54,7 @@ class Sample:
     dataset: str = ""
     problem: str | None = None
     problem_file: Path | None = None
+    problem_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -288,16 +291,30 @@ def audit_dataset(dataset: Dataset, *, max_pixels: int | None = None) -> list[Pr
     """
     problems: list[Problem] = []
     first_with_id: dict[str, Sample] = {}
+    files_checked: set[Path] = set()
     for sample in dataset.samples:
         first = first_with_id.setdefault(sample.id, sample)
         if first is not sample:
             message = f"{sample.image}: duplicate sample id {sample.id!r} (also {first.image})"
             problems.append(Problem("error", str(sample.image), message, sample.id))
+        if sample.problem_file != sample.image and sample.image not in files_checked:
+            # Every page of the file, not just the pages that are samples (a bomb hides on page 2).
+            files_checked.add(sample.image)
+            problems.extend(_file_problems(sample, max_pixels))
         problems.extend(_sample_problems(sample, max_pixels))
     unique: dict[tuple[str, str, str], Problem] = {}
     for problem in problems:  # a broken multi-page file is one problem, not one per page
         unique.setdefault((problem.severity, problem.file, problem.message), problem)
     return list(unique.values())
+
+
+def _file_problems(sample: Sample, max_pixels: int | None) -> Iterator[Problem]:
+    from harness.images import count_pages
+
+    try:
+        count_pages(sample.image, max_pixels=max_pixels)
+    except OcrHarnessError as error:
+        yield Problem("error", str(sample.image), str(error), sample.id)
 
 
 def _sample_problems(sample: Sample, max_pixels: int | None) -> Iterator[Problem]:
@@ -388,16 +405,9 @@ def _spread(values: list[float] | list[int]) -> dict[str, float | None]:
 
 def _image_header(path: Path, page: int) -> tuple[tuple[int, int], float | None] | None:
     """Size and DPI of one page read from the file header (no decoding), or None if unreadable."""
-    from PIL import Image
+    from harness.images import image_header
 
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None  # reading a header allocates nothing; check enforces the limit
     try:
-        with Image.open(path) as image:
-            image.seek(page)
-            dpi = image.info.get("dpi")
-            return image.size, round(float(dpi[0]), 1) if dpi and dpi[0] else None
-    except Exception:  # noqa: BLE001 - any unreadable header counts as unreadable
+        return image_header(path, page)
+    except OcrHarnessError:
         return None
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous

@@ -81,6 +81,32 @@ class DatasetError(InputError):
     """A dataset as a whole cannot be loaded (no such folder, bad manifest)."""
 
 
+# --- outputs: the run folder and reports ----------------------------------------
+
+
+class OutputError(OcrHarnessError):
+    """A run folder or report file cannot be written: read-only, full disk, a file in the way.
+
+    Finished jobs are kept: ``--resume`` completes the run once the cause is fixed.
+    """
+
+    exit_code = 5
+
+
+class RunFolderBusyError(OcrHarnessError):
+    """Another process is writing the run folder (a run or a ``--resume`` of it)."""
+
+    exit_code = 6
+
+
+class ReportError(OutputError):
+    """One or more report files could not be written; the others were (``reports`` says which)."""
+
+    def __init__(self, message: str, *, fix: str | None = None, reports: object = None) -> None:
+        super().__init__(message, fix=fix)
+        self.reports = reports
+
+
 # --- engines -----------------------------------------------------------------
 
 

@@ -1,14 +1,11 @@
-"""Opening images and PDF pages, with errors that name the file and say what is wrong.
+"""Opening images, with errors that name the file and say what is wrong.
 
-Pillow's decompression-bomb guard stays on: an image over the pixel limit is an
+A page over the pixel limit (the guard against decompression bombs) is an
 ImageReadError unless the caller raises the limit (``max_pixels``, the
-``--max-image-pixels`` option, or ``OCR_HARNESS_MAX_IMAGE_PIXELS``).
-
-With a ``pixel_budget`` (``extract`` and the API, not ``run``), a page over the
-budget is shrunk as it is loaded: JPEG decodes at a reduced scale (``draft``),
-PDF pages render at a lower resolution, other formats are decoded and at once
-reduced by a whole factor (``reduce``) then resized, so only one full-size copy
-is ever held. The page records ``downscaled_from`` in its info.
+``--max-image-pixels`` option, or ``OCR_HARNESS_MAX_IMAGE_PIXELS``). The limit
+is checked on every page's header before anything is decoded, and it is the one
+limit that applies: Pillow's own global guard is off while the harness has a
+file open, so a raised limit really reaches the decoder.
 """
 
 from __future__ import annotations
@@ -17,11 +14,13 @@ import contextlib
 import math
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from harness.errors import ImageReadError
+from harness.files import ensure_regular
 from harness.pdf_pages import DEFAULT_PDF_DPI, count_pdf_pages, is_pdf, render_pdf_page
 
 if TYPE_CHECKING:
@@ -30,6 +29,8 @@ if TYPE_CHECKING:
 #: Pillow's own default (about 89 megapixels): a 600-DPI A3 scan still fits.
 DEFAULT_MAX_PIXELS = 89_478_485
 MAX_PIXELS_ENV = "OCR_HARNESS_MAX_IMAGE_PIXELS"
+#: Key in a loaded image's ``info``: the pixel limit it was loaded under.
+MAX_PIXELS_INFO = "ocr_harness_max_pixels"
 
 #: What ``extract`` and the API shrink a larger page to before OCR: 40 megapixels,
 #: an A3 page at 400 dpi or an A4 page at 600 dpi. Engines gain nothing above it.
@@ -37,17 +38,8 @@ DEFAULT_PIXEL_BUDGET = 40_000_000
 #: The largest image ``extract`` and the API accept when they downscale by themselves
 #: (a 12000x16000 scan is 192 megapixels); the guard against decompression bombs stays.
 AUTO_DOWNSCALE_MAX_PIXELS = 400_000_000
-
 #: Resolution tags below this are not trusted (real scans carry 1-dpi tags).
 MIN_PLAUSIBLE_DPI = 70
-
-#: What to do about a page over the limit. A benchmark never shrinks a page by itself: the step is
-#: named so that the shrinking is part of the pipeline being measured.
-OVERSIZED_FIX = (
-    f"if you trust the file, raise the limit with --max-image-pixels or {MAX_PIXELS_ENV}, and add "
-    "'downscale(max_megapixels=40)' as the pipeline's first step so engines read it at a sane size "
-    "(extract and the API do that by themselves)"
-)
 
 
 def max_pixels_limit(max_pixels: int | None = None) -> int:
@@ -57,14 +49,27 @@ def max_pixels_limit(max_pixels: int | None = None) -> int:
     return int(raw) if raw else DEFAULT_MAX_PIXELS
 
 
-def count_pages(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> int:
-    """Number of pages in an image file or PDF: more than one for multi-page TIFF and PDF."""
+def count_pages(
+    path: str | os.PathLike[str], *, max_pixels: int | None = None, check_size: bool = True
+) -> int:
+    """Number of pages: the pages of a TIFF; every other file (animated WebP included) is one page.
+
+    With ``check_size`` every page is checked against the pixel limit (from its
+    header: nothing is decoded), so a bomb on page 2 is refused here. Without
+    it, only the pages are counted, and each page is checked when it is loaded:
+    one oversized or damaged page then fails alone, the others are read.
+    """
     path = Path(path)
-    _check_file(path)
-    if is_pdf(path):
+    limit = max_pixels_limit(max_pixels)
+    if _is_pdf_file(path):
         return count_pdf_pages(path)
-    with _open(path, max_pixels) as image:
-        return getattr(image, "n_frames", 1)
+    with _pillow_limit(), _open(path) as image:
+        pages = _pages(image)
+        if check_size:
+            for page in range(pages):
+                _seek(path, image, page, pages)
+                _check_size(path, image, limit, page, pages)
+        return pages
 
 
 def load_page(
@@ -77,23 +82,25 @@ def load_page(
 ) -> Image.Image:
     """Decode one page of an image file (or render one PDF page) into memory, as RGB or L.
 
-    ``pixel_budget``: shrink a larger page to it while loading (module docstring).
-    ``pdf_dpi``: the resolution PDF pages are rendered at.
+    ``pixel_budget``: shrink a larger page to it while loading (JPEG decodes at a
+    reduced scale, PDF pages render small, others are reduced at once after decoding),
+    recording ``downscaled_from`` in its info. ``pdf_dpi``: PDF rendering resolution.
+
     Raises ImageReadError naming the file for a missing, empty, truncated,
-    non-image or oversized file, or a page index past the last page.
+    non-image, non-regular or oversized file (the page's own size is checked
+    before it is decoded), or a page index past the last page.
     """
     path = Path(path)
-    _check_file(path)
-    if is_pdf(path):
-        return render_pdf_page(
-            path, page, dpi=pdf_dpi, max_pixels=max_pixels_limit(max_pixels), pixel_budget=pixel_budget
-        )
-    with _open(path, max_pixels) as image, _without_pillow_guard():
-        pages = getattr(image, "n_frames", 1)
+    limit = max_pixels_limit(max_pixels)
+    if _is_pdf_file(path):
+        return render_pdf_page(path, page, dpi=pdf_dpi, max_pixels=limit, pixel_budget=pixel_budget)
+    with _pillow_limit(), _open(path) as image:
+        pages = _pages(image)
         if not 0 <= page < pages:
             raise ImageReadError(f"{path}: has {pages} page(s), there is no page {page + 1}")
+        _seek(path, image, page, pages)
+        _check_size(path, image, limit, page, pages)
         try:
-            image.seek(page)
             dpi = image.info.get("dpi")
             full_size = image.size
             over_budget = pixel_budget is not None and full_size[0] * full_size[1] > pixel_budget
@@ -102,9 +109,9 @@ def load_page(
                 image.draft(image.mode, _fit(full_size, pixel_budget or 0))
             image.load()
             loaded = _normalise_mode(image)
-        except (OSError, SyntaxError, ValueError) as error:
+        except (OSError, SyntaxError, ValueError, EOFError) as error:
             raise ImageReadError(
-                f"{path}: the image data is damaged or truncated ({error})",
+                f"{path}: the image data{_of_page(page, pages)} is damaged or truncated ({error})",
                 fix="re-export or re-scan the file",
             ) from None
     if over_budget:
@@ -112,6 +119,7 @@ def load_page(
         loaded.info["downscaled_from"] = full_size
     if dpi:
         loaded.info["dpi"] = _scaled_dpi(dpi, full_size[0], loaded.width) if over_budget else dpi
+    loaded.info[MAX_PIXELS_INFO] = limit  # steps that enlarge a page keep within the same limit
     return loaded
 
 
@@ -169,42 +177,100 @@ def _without_pillow_guard() -> Iterator[None]:
                 Image.MAX_IMAGE_PIXELS = _guard_saved
 
 
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise ImageReadError(f"{path}: no such file")
-    if path.is_dir():
-        raise ImageReadError(f"{path}: is a folder, not an image file")
-    if path.stat().st_size == 0:
-        raise ImageReadError(f"{path}: the file is empty (0 bytes)")
+def _is_pdf_file(path: Path) -> bool:
+    if not path.is_file():
+        _open(path).close()  # raises the error that names the file and what it is
+    return is_pdf(path)
 
 
-def _open(path: Path, max_pixels: int | None) -> Image.Image:
+def image_header(path: str | os.PathLike[str], page: int = 0) -> tuple[tuple[int, int], float | None]:
+    """Size and DPI of one page from the file header (nothing decoded, no pixel limit).
+
+    Raises ImageReadError for a file that cannot be opened.
+    """
+    path = Path(path)
+    with _pillow_limit(), _open(path) as image:
+        _seek(path, image, page, _pages(image))
+        dpi = image.info.get("dpi")
+        return image.size, round(float(dpi[0]), 1) if dpi and dpi[0] else None
+
+
+# Pillow's own guard is a global read again inside decoders (after Image.open returns).
+# The harness checks every page itself, so the global is off while a file is open;
+# a lock keeps threads (the async API opens headers off the event loop) from
+# restoring each other's value.
+_LIMIT_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def _pillow_limit() -> Iterator[None]:
+    from PIL import Image
+
+    with _LIMIT_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's warnings about odd metadata: errors say what matters
+        previous = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
+
+
+def _pages(image: Image.Image) -> int:
+    # Frames of an animated WebP, GIF or MPO are not pages of a document: one page, the first frame.
+    return getattr(image, "n_frames", 1) if image.format == "TIFF" else 1
+
+
+def _seek(path: Path, image: Image.Image, page: int, pages: int) -> None:
+    try:
+        image.seek(page)
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise ImageReadError(
+            f"{path}: page {page + 1} of {pages} is damaged ({error})", fix="re-export or re-scan the file"
+        ) from None
+
+
+def _check_size(path: Path, image: Image.Image, limit: int, page: int, pages: int) -> None:
+    width, height = image.size
+    if width * height > limit:
+        raise ImageReadError(
+            f"{path}: {f'page {page + 1} of {pages}' if pages > 1 else 'the image'} ({width}x{height} = "
+            f"{width * height:,} pixels) is larger than the limit of {limit:,} pixels "
+            "(the guard against decompression bombs)",
+            fix=f"if you trust the file, raise the limit with --max-image-pixels or {MAX_PIXELS_ENV}, and "
+            "add 'downscale(max_megapixels=40)' as the pipeline's first step (extract and the API shrink "
+            "pages by themselves)",
+        )
+
+
+def _of_page(page: int, pages: int) -> str:
+    return f" of page {page + 1} of {pages}" if pages > 1 else ""
+
+
+def _open(path: Path) -> Image.Image:
     from PIL import Image, UnidentifiedImageError
 
-    if not path.exists():
-        raise ImageReadError(f"{path}: no such file")
-    if path.is_dir():
-        raise ImageReadError(f"{path}: is a folder, not an image file")
+    try:
+        ensure_regular(path)
+    except FileNotFoundError:
+        raise ImageReadError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"{path}: is a folder, not an image file") from None
+    except OSError as error:
+        raise ImageReadError(f"{path}: cannot be opened ({error.strerror})") from None
     if path.stat().st_size == 0:
         raise ImageReadError(f"{path}: the file is empty (0 bytes)")
-    limit = max_pixels_limit(max_pixels)
     try:
-        with _without_pillow_guard():  # the size is checked below, against the harness's limit
-            image = Image.open(path)
-            width, height = image.size
+        image = Image.open(path)
     except UnidentifiedImageError:
         raise ImageReadError(
-            f"{path}: not an image Pillow can read (the content is not PNG, TIFF, JPEG, PDF or another "
+            f"{path}: not an image Pillow can read (the content is not PNG, TIFF, JPEG or another "
             "known format, whatever the extension says)"
         ) from None
-    except OSError as error:
-        raise ImageReadError(f"{path}: cannot be opened as an image ({error})") from None
-    if width * height > limit:
-        image.close()
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageReadError(
-            f"{path}: the image is larger than the limit of {limit:,} pixels",
-            fix=OVERSIZED_FIX,
-        )
+            f"{path}: the image is damaged or truncated: it cannot be opened ({error})"
+        ) from None
     return image
 
 

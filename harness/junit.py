@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.check import CheckResult
+from harness.errors import OutputError
+from harness.files import describe_os_error, write_text_atomic
 
 
 def junit_xml(results: Sequence[CheckResult], *, suite_name: str = "ocr-harness check") -> str:
@@ -43,6 +45,11 @@ def junit_xml(results: Sequence[CheckResult], *, suite_name: str = "ocr-harness 
 
 
 def write_junit(results: Sequence[CheckResult], path: Path, *, suite_name: str = "ocr-harness check") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(junit_xml(results, suite_name=suite_name), encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(
+            f"{path}: cannot be written: its folder cannot be created ({describe_os_error(error)})"
+        ) from None
+    write_text_atomic(path, junit_xml(results, suite_name=suite_name))
     return path

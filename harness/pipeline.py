@@ -10,6 +10,7 @@ registered steps, so errors name the step and list the valid choices.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from PIL import Image
 
 EMPTY_PIPELINE = "none"
+#: Most pipelines a suite may have (list and grid together); a bigger grid is refused before expansion.
+MAX_PIPELINES = 10_000
 
 
 class StepParams(BaseModel):
@@ -96,14 +99,23 @@ def parse_pipeline(text: str | PipelineSpec | None) -> PipelineSpec:
             )
         name, inner = match.group(1), match.group(2)
         params: dict[str, Any] = {}
-        for item in filter(None, (piece.strip() for piece in (inner or "").split(","))):
+        items = [piece.strip() for piece in inner.split(",")] if inner and inner.strip() else []
+        for item in items:
             key, sep, raw = item.partition("=")
-            if not sep or not key.strip():
+            key, raw = key.strip(), raw.strip()
+            if not sep or not key or not raw:
                 raise UnknownStepError(
                     f"cannot read parameter {item!r} of step {name!r} in {text!r}",
-                    fix="write parameters as key=value",
+                    fix="write parameters as key=value, separated by single commas",
                 )
-            params[key.strip()] = parse_value(raw)
+            if key in params:
+                raise UnknownStepError(
+                    f"parameter {key!r} of step {name!r} is given twice in {text!r}", fix="give it once"
+                )
+            try:
+                params[key] = _step_value(parse_value(raw))
+            except ValueError as error:
+                raise UnknownStepError(f"parameter {key!r} of step {name!r} in {text!r}: {error}") from None
         steps.append(StepSpec(name, tuple(sorted(params.items()))))
     return PipelineSpec(tuple(steps))
 
@@ -119,7 +131,11 @@ def pipeline_from_mapping(steps: Sequence[Mapping[str, Any] | str]) -> PipelineS
         name = params.pop("step", None)
         if not isinstance(name, str):
             raise UnknownStepError(f"pipeline step {dict(item)!r} has no 'step' name")
-        specs.append(StepSpec(name, tuple(sorted(params.items()))))
+        try:
+            canonical = {key: _step_value(value) for key, value in params.items()}
+        except ValueError as error:
+            raise UnknownStepError(f"pipeline step {dict(item)!r}: {error}") from None
+        specs.append(StepSpec(name, tuple(sorted(canonical.items()))))
     return PipelineSpec(tuple(specs))
 
 
@@ -162,6 +178,13 @@ def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[str]:
                 f"{where}: a key without a parameter takes [true, false] (include the step or not)"
             )
         axes.append((step, param or None, list(values)))
+    count = math.prod(len(values) for _, _, values in axes)
+    if count > MAX_PIPELINES:
+        sizes = " x ".join(str(len(values)) for _, _, values in axes)
+        raise ConfigError(
+            f"grid: {sizes} = {count:,} pipelines, more than the limit of {MAX_PIPELINES:,}",
+            fix="grid fewer values at once (each pipeline is a full pass over every dataset)",
+        )
     step_order: list[str] = []
     for axis_step, _, _ in axes:
         if axis_step not in step_order:
@@ -217,6 +240,21 @@ def type_name(annotation: Any) -> str:
     if annotation is type(None):
         return "None"
     return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+def _step_value(value: Any) -> Any:
+    """A parameter value made canonical: ``3.0`` is ``3``, so one pipeline has one text and one job key.
+
+    Raises ValueError for infinities and NaN, written as numbers or as words.
+    """
+    if isinstance(value, str) and value.strip().lower().lstrip("+-") in ("inf", "infinity", "nan"):
+        raise ValueError(f"{value} is not a finite number")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number")
+        if value.is_integer() and abs(value) < 2**53:
+            return int(value)
+    return value
 
 
 def _format_value(value: Any) -> str:

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.errors import InputError
+from harness.errors import InputError, OutputError
+from harness.files import describe_os_error, write_text_atomic
 from harness.store import ResultStore, read_results
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ SUMMARY_FILE = "summary.csv"
 SUMMARY_MD_FILE = "summary.md"
 REPORT_FILE = "report.html"
 LATEST_LINK = "latest"
+#: Held (flock) by the one process writing the folder: see harness.resume.
+LOCK_FILE = ".lock"
 #: run.json's format. Raise it when a field changes meaning; readers refuse newer folders.
 FORMAT_VERSION = 1
 
@@ -177,21 +180,8 @@ class RunInfo(_Record):
         return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def partial_file(target: Path) -> Path:
-    """Where a file of the run folder is written before it is renamed into place."""
-    return target.with_name(f".{target.name}.tmp")
-
-
-def write_atomically(target: Path, text: str) -> Path:
-    """Write a text file of the run folder so that a reader never sees half of it."""
-    partial = partial_file(target)
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, target)
-    return target
-
-
 def write_run_info(run_dir: Path, info: RunInfo) -> None:
-    write_atomically(run_dir / RUN_FILE, info.to_json())
+    write_text_atomic(run_dir / RUN_FILE, info.to_json())
 
 
 def has_run_info(run_dir: str | Path) -> bool:
@@ -233,16 +223,27 @@ def read_run_info(run_dir: str | Path) -> RunInfo:
 def new_run_dir(output: Path, suite_name: str, *, now: datetime | None = None) -> Path:
     """``output/<suite>-<UTC timestamp>``, created (a numeric suffix if that second is taken)."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    output.mkdir(parents=True, exist_ok=True)
+    if output.exists() and not output.is_dir():
+        raise OutputError(
+            f"{output}: is a file, not a folder; run folders cannot be written under it",
+            fix="pass a folder with --out (or [run] output)",
+        )
     candidate = output / f"{suite_name}-{stamp}"
     number = 2
-    while True:
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            candidate = output / f"{suite_name}-{stamp}-{number}"
-            number += 1
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        while True:
+            try:
+                candidate.mkdir()
+                return candidate
+            except FileExistsError:
+                candidate = output / f"{suite_name}-{stamp}-{number}"
+                number += 1
+    except OSError as error:
+        raise OutputError(
+            f"{candidate}: the run folder cannot be created ({describe_os_error(error)})",
+            fix="pass a folder you can write to with --out (or [run] output)",
+        ) from None
 
 
 def point_latest(run_dir: Path) -> None:

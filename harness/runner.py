@@ -31,19 +31,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from harness.errors import GroundTruthError, ImageReadError, InputError, UnsupportedLanguageError
+from harness.errors import (
+    GroundTruthError,
+    ImageReadError,
+    InputError,
+    UnsupportedLanguageError,
+)
 from harness.hashing import file_sha256
+from harness.resume import continue_run, done_jobs, hold_run_folder
 from harness.run_folder import (
     BackendInfo,
     DatasetInfo,
     RunInfo,
     SuiteRecord,
-    has_run_info,
     new_run_dir,
     open_store,
     point_latest,
-    read_run_info,
-    read_run_results,
     write_run_info,
 )
 from harness.store import ResultStore
@@ -53,7 +56,7 @@ if TYPE_CHECKING:
     from harness.datasets import Sample
     from harness.executor import Executor
     from harness.progress import Progress
-    from harness.suite import BackendEntry, Suite
+    from harness.suite import BackendEntry, RunConfig, Suite
 
 ExecutorFactory = Callable[["BackendEntry", int, int], "Executor"]
 """Makes the executor for one backend: ``(backend, workers, threads_per_worker) -> Executor``."""
@@ -75,13 +78,14 @@ class Job:
     def runnable(self) -> bool:
         return self.skip_reason is None and self.problem_type is None
 
-    def task(self) -> Task:
+    def task(self, *, max_pixels: int | None = None) -> Task:
         return Task(
             image=str(self.sample.image),
             backend=self.backend.spec,
             pipeline=self.pipeline,
             page=self.sample.page,
             language=self.language,
+            max_pixels=max_pixels,
         )
 
 
@@ -163,6 +167,8 @@ def _problem_type(sample: Sample) -> str | None:
     """The error class a broken sample's row gets (its files are never handed to an engine)."""
     if not sample.problem:
         return None
+    if getattr(sample, "problem_type", None):
+        return str(sample.problem_type)
     problem_file = getattr(sample, "problem_file", None)
     if problem_file is not None and Path(problem_file) == Path(sample.image):
         return ImageReadError.__name__
@@ -278,7 +284,7 @@ async def execute(
                     continue
                 if progress is not None:
                     progress.start_group(f"{backend.label} · {pipeline}")
-                await _run_group(executor, group, store, progress, suite.run.timeout, counts, backend_facts)
+                await _run_group(executor, group, store, progress, suite.run, counts, backend_facts)
     return counts
 
 
@@ -287,7 +293,7 @@ async def _run_group(
     jobs: list[Job],
     store: ResultStore,
     progress: Progress | None,
-    timeout: float,
+    settings: RunConfig,
     counts: Counter[str],
     backend_facts: dict[str, Any],
 ) -> None:
@@ -296,7 +302,8 @@ async def _run_group(
     async def consume() -> None:
         for job in pending:
             started = time.time()
-            outcome = await executor.run(job.task(), timeout=timeout)
+            task = job.task(max_pixels=settings.max_image_pixels)
+            outcome = await executor.run(task, timeout=settings.timeout)
             record = make_record(job, outcome, started=started, finished=time.time())
             store.append(record)
             counts[record["status"]] += 1
@@ -369,30 +376,37 @@ def run_suite(
     The run ends at the store (results.jsonl and run.json): writing the reports
     is the caller's step, :func:`harness.report.write_reports`. ``resume``
     continues an earlier run folder: jobs already stored as ``ok`` are not run
-    again (failed ones are retried; reports keep each job's last record).
+    again (failed ones are retried; reports keep each job's last record), and
+    only with the suite that started it. The folder is locked while the run
+    writes it (:mod:`harness.resume`).
     """
     log = log if log is not None else sys.stderr
     jobs = plan_jobs(suite)
-    workers, threads = worker_plan(suite)
     if resume is not None:
         run_dir = resume
-        done = {
-            (record.get("dataset"), record.get("sample_id"), record.get("key"))
-            for record in read_run_results(resume)
-            if record.get("status") in ("ok", "skipped")
-        }
-        jobs = [job for job in jobs if (job.sample.dataset, job.sample.id, job.key) not in done]
     elif run_dir is None:
         run_dir = new_run_dir(Path(suite.run.output), suite.name)
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
+    with hold_run_folder(run_dir):  # one writer at a time: no job runs twice, no two runs mix
+        return _run_locked(suite, jobs, run_dir, resume, executor_factory, log, live)
 
+
+def _run_locked(
+    suite: Suite,
+    jobs: list[Job],
+    run_dir: Path,
+    resume: Path | None,
+    executor_factory: ExecutorFactory | None,
+    log: TextIO,
+    live: bool | None,
+) -> RunOutcome:
+    workers, threads = worker_plan(suite)
     info = run_info(suite, workers, threads)
-    if resume is not None and has_run_info(resume):
-        # One run, continued: keep when it first started, and note each resumption.
-        earlier = read_run_info(resume)
-        info.started = earlier.started or info.started
-        info.resumed = [*(earlier.resumed or []), _utc_now()]
+    if resume is not None:
+        continue_run(resume, info)  # the same suite only; keeps when the run first started
+        done = done_jobs(resume)  # read under the lock: what another process stored is seen
+        jobs = [job for job in jobs if (job.sample.dataset, job.sample.id, job.key) not in done]
     write_run_info(run_dir, info)
     warning = skip_warning(jobs)
     if warning:

@@ -8,6 +8,7 @@ it, and :class:`ResultStore` cuts it off before appending (``--resume``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -16,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.errors import InputError
+from harness.errors import InputError, OutputError
+from harness.files import describe_os_error
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +28,12 @@ class ResultStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _drop_torn_tail(self.path)
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _drop_torn_tail(self.path)
+            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        except OSError as error:
+            raise OutputError(f"{self.path}: cannot be written ({describe_os_error(error)})") from None
         self.count = 0
 
     def append(self, record: dict[str, Any]) -> None:
@@ -37,14 +42,23 @@ class ResultStore:
             line = json.dumps(record, ensure_ascii=False, allow_nan=False, default=_jsonable)
         except ValueError:  # NaN or infinity somewhere (an engine's confidence): stored as null
             line = json.dumps(_finite(record), ensure_ascii=False, allow_nan=False, default=_jsonable)
-        self._file.write(line + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        try:
+            self._file.write(line + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as error:
+            # Every earlier record is durable; a torn last line is cut when the run is resumed.
+            raise OutputError(
+                f"{self.path}: cannot be written ({describe_os_error(error)}); the {self.count} job(s) "
+                "stored before are kept",
+                fix="free space or fix the folder, then continue the run with --resume",
+            ) from None
         self.count += 1
 
     def close(self) -> None:
         if not self._file.closed:
-            self._file.close()
+            with contextlib.suppress(OSError):  # a full disk was reported when the append failed
+                self._file.close()
 
     def __enter__(self) -> ResultStore:
         return self

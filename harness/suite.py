@@ -34,7 +34,7 @@ from harness.defaults import DEFAULT_BACKEND
 from harness.errors import ConfigError, OcrHarnessError
 from harness.metrics import Normalisation, resolve_profile
 from harness.options import parse_option_flags
-from harness.pipeline import EMPTY_PIPELINE, build_pipeline, expand_grid, parse_pipeline
+from harness.pipeline import EMPTY_PIPELINE, MAX_PIPELINES, build_pipeline, expand_grid, parse_pipeline
 from harness.thresholds import CheckConfig, Thresholds  # the gate's schema, without the gate
 from harness.validation import error_list, format_errors, suggest, validate, validate_section
 
@@ -44,7 +44,7 @@ if typing.TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_OUTPUT = "reports"
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # always fullmatch: "$" allows a final newline
 
 
 class _Strict(BaseModel):
@@ -55,7 +55,9 @@ class DatasetConfig(_Strict):
     path: str = Field(description="dataset folder or manifest, relative to the suite file")
     format: str | None = Field(None, description="dataset format name; detected when omitted")
     language: str | None = Field(None, description="language of every sample, overriding the dataset's")
-    allow_outside_root: bool = Field(False, description="let a manifest name files outside its folder")
+    allow_outside_root: bool = Field(
+        False, description="read files outside the dataset folder (manifest paths, links leading out)"
+    )
 
 
 class BackendConfig(_Strict):
@@ -76,6 +78,9 @@ class RunConfig(_Strict):
     timeout: float = Field(DEFAULT_TIMEOUT, gt=0, description="seconds per job before its worker is stopped")
     output: str = Field(DEFAULT_OUTPUT, description="folder run folders are written under")
     serial: bool = Field(False, description="run in this process, one job at a time (debugging)")
+    max_image_pixels: int | None = Field(
+        None, ge=1, description="pixel limit per page (default: OCR_HARNESS_MAX_IMAGE_PIXELS or 89,478,485)"
+    )
 
 
 Scalar = Union[str, int, float, bool]  # noqa: UP007 (pydantic needs a runtime union here)
@@ -199,6 +204,7 @@ def suite_from_args(
     name: str | None = None,
     run: Mapping[str, Any] | None = None,
     metrics: Mapping[str, Any] | None = None,
+    allow_outside_root: bool = False,
 ) -> Suite:
     """The suite an ad hoc ``ocr-harness run DATASET --backend ...`` describes."""
     backend_names = list(backends) or [DEFAULT_BACKEND]
@@ -211,7 +217,10 @@ def suite_from_args(
     default_name = name or _safe_name(Path(datasets[0]).resolve().name if datasets else "run")
     data: dict[str, Any] = {
         "name": default_name,
-        "datasets": [{"path": str(path)} for path in datasets],
+        "datasets": [
+            {"path": str(path), **({"allow_outside_root": True} if allow_outside_root else {})}
+            for path in datasets
+        ],
         "backends": backend_tables,
         "pipelines": list(pipelines) or [EMPTY_PIPELINE],
         "run": dict(run or {}),
@@ -232,7 +241,7 @@ def build_suite(
     run = top.run if top else validate_section(RunConfig, data, "run")
 
     name = (top.name if top else None) or "suite"
-    if not _SAFE_NAME.match(name):
+    if not _SAFE_NAME.fullmatch(name):
         errors.append(f"name: {name!r} is used in folder names: use letters, digits, '.', '_' and '-'")
 
     profile = None
@@ -428,9 +437,16 @@ def _validate_pipelines(
         candidates += [("grid", text) for text in expand_grid(grid)]
     except ConfigError as error:
         errors.append(str(error))
+    distinct = len({text for _, text in candidates})
+    if distinct > MAX_PIPELINES:
+        errors.append(
+            f"pipelines: {distinct:,} pipelines (list and grid), more than the limit of {MAX_PIPELINES:,}"
+        )
+        return []
     if not candidates:
         candidates = [("pipelines", EMPTY_PIPELINE)]
     reported: set[str] = set()
+    seen: set[str] = set()  # a set, not the list: 10,000 pipelines check in linear time
     for where, text in candidates:
         try:
             canonical = str(parse_pipeline(text))
@@ -441,7 +457,8 @@ def _validate_pipelines(
                 errors.append(message if where != "grid" else f"{message} (in pipeline {text!r})")
                 reported.add(message)
             continue
-        if canonical not in result:
+        if canonical not in seen:
+            seen.add(canonical)
             result.append(canonical)
     return result
 
@@ -452,7 +469,7 @@ def _validate_pipelines(
 def _safe_name(text: str) -> str:
     """A folder-name-safe version of a dataset's name, for ad hoc runs."""
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
-    return cleaned if cleaned and _SAFE_NAME.match(cleaned) else "run"
+    return cleaned if cleaned and _SAFE_NAME.fullmatch(cleaned) else "run"
 
 
 def _list(value: Any) -> list[Any]:

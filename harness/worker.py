@@ -166,7 +166,9 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
         outcome.notes = dict(recognition.notes)
     except OcrHarnessError as error:
         outcome.error_type = type(error).__name__
-        outcome.error_message = str(error)
+        message = str(error)
+        # Every row's error names its file, also when an engine's message does not.
+        outcome.error_message = message if task.image in message else f"{task.image}: {message}"
     except Exception as error:  # an engine's own exception: data for this row, not a crash
         outcome.error_type = EngineError.__name__
         outcome.error_message = f"{task.image}: {stage} failed: {type(error).__name__}: {error}"

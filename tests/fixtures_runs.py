@@ -160,16 +160,25 @@ def summary_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def write_run(
-    folder: Path, jobs: Sequence[Job], *, suite: str = "test-suite", config: dict | None = None
+    folder: Path,
+    jobs: Sequence[Job],
+    *,
+    suite: str = "test-suite",
+    config: dict | None = None,
+    dataset_paths: dict[str, str] | None = None,
 ) -> Path:
-    """Write a complete run folder (without report.html) and return it."""
+    """Write a complete run folder (without report.html) and return it.
+
+    ``dataset_paths`` gives datasets' folders (reports show only images inside them).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     rows = [sample_row(item) for item in jobs]
     _write_csv(folder / "samples.csv", rows)
     _write_csv(folder / "summary.csv", summary_rows(rows))
     datasets: dict[str, Any] = {}
     for item in jobs:
-        datasets.setdefault(item.dataset, {"path": "", "fingerprint": "x", "samples": 0})
+        path = (dataset_paths or {}).get(item.dataset, "")
+        datasets.setdefault(item.dataset, {"path": path, "fingerprint": "x", "samples": 0})
     for name in datasets:
         datasets[name]["samples"] = len({(j.sample_id, j.page) for j in jobs if j.dataset == name})
     info = {

@@ -181,3 +181,23 @@ def test_suite_check_table_is_validated_before_any_ocr(tmp_path, real_dev):
         load_suite(suite_file, get_registry())
     assert "check.max_cer: cannot read 'five' as a number" in str(error.value)
     assert "check.max_cre: unknown key (did you mean 'max_cer'?)" in str(error.value)
+
+
+def test_errors_never_exit_1_which_means_a_threshold_failed(tmp_path, capsys, monkeypatch):
+    run = _run(tmp_path / "run", errors_every=2)
+    assert _check(tmp_path / "missing", "--max-cer", "1%") == 3  # an unreadable run folder
+    assert _check(run, "--max-cer", "lots") == 2  # a usage error
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    assert _check(run, "--max-cer", "5%", "--junit", blocker / "junit.xml") == 5  # cannot be written
+    assert "junit.xml" in capsys.readouterr().err
+
+    import harness.check
+
+    def crash(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(harness.check, "run_checks", crash)
+    assert _check(run, "--max-cer", "5%") == 70  # a crash is not "a check failed"
+    err = capsys.readouterr().err
+    assert "internal error: ZeroDivisionError: a bug" in err and "Traceback" not in err

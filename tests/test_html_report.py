@@ -54,7 +54,7 @@ def report_run(tmp_path: Path, real_dev: Path) -> Path:
     jobs.append(job("greek", "κελαινοῖς", None, backend="rapidocr", skipped=True, error_type="LanguageError",
                     error_message=cannot))  # fmt: skip
     jobs.append(job("trunc", "a long text that was cut", "a long", backend="aspose", truncated=True))
-    return write_run(tmp_path / "run", jobs)
+    return write_run(tmp_path / "run", jobs, dataset_paths={"real-dev": str(real_dev)})
 
 
 class _Collector(HTMLParser):

@@ -100,3 +100,51 @@ def test_the_decompression_bomb_limit_and_its_overrides(
         count_pages(png)
     assert load_page(png, max_pixels=20_000).size == (200, 100)  # an explicit limit beats the variable
     assert Image.MAX_IMAGE_PIXELS == DEFAULT_MAX_PIXELS  # Pillow's global is left as it was
+
+
+def _tiff(path: Path, pages: list[Image.Image]) -> Path:
+    pages[0].save(path, save_all=True, append_images=pages[1:], compression="group4" if pages[0].mode == "1"
+                  else "tiff_lzw")  # fmt: skip
+    return path
+
+
+def test_every_tiff_page_meets_the_pixel_limit(tmp_path: Path) -> None:
+    small = Image.new("1", (100, 50), 1)
+    path = _tiff(tmp_path / "three.tif", [small, Image.new("1", (400, 300), 1), small])
+    with pytest.raises(ImageReadError) as caught:
+        count_pages(path, max_pixels=100_000)
+    assert "page 2 of 3 (400x300 = 120,000 pixels) is larger than the limit of 100,000" in str(caught.value)
+    assert count_pages(path, max_pixels=100_000, check_size=False) == 3
+    assert load_page(path, 0, max_pixels=100_000).size == (100, 50)  # the other pages still load
+    with pytest.raises(ImageReadError, match="page 2 of 3"):
+        load_page(path, 1, max_pixels=100_000)
+
+
+def test_a_raised_limit_reaches_the_decoder(tmp_path: Path) -> None:
+    # Over Pillow's own default limit: Pillow checks again when a TIFF page is decoded.
+    big = Image.new("1", (9_600, 9_400), 1)
+    path = _tiff(tmp_path / "big.tif", [Image.new("1", (10, 10), 1), big])
+    del big
+    with pytest.raises(ImageReadError, match="larger than the limit"):
+        load_page(path, 1)
+    assert load_page(path, 1, max_pixels=100_000_000).size == (9_600, 9_400)
+    assert Image.MAX_IMAGE_PIXELS == DEFAULT_MAX_PIXELS  # Pillow's own guard is back afterwards
+
+
+def test_a_fifo_or_device_is_refused_without_hanging(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.png"
+    zero.symlink_to("/dev/zero")
+    for path, kind in ((fifo, "FIFO"), (zero, "character device")):
+        with pytest.raises(ImageReadError, match=kind):
+            load_page(path)
+
+
+def test_animation_frames_are_not_pages(tmp_path: Path) -> None:
+    path = tmp_path / "animated.webp"
+    frames = [Image.new("L", (20, 20), shade) for shade in (0, 128, 255)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100)
+    assert count_pages(path) == 1

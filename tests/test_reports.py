@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.errors import ReportError
 from harness.metrics import NFC_WS
 from harness.report import write_reports
 from harness.report.markdown import NOT_COMPARABLE, summary_markdown, summary_table
@@ -202,7 +203,7 @@ def test_reports_are_rendered_from_the_run_folder_alone_and_hold_no_nan(tmp_path
             assert math.isfinite(float(value))
 
 
-def test_a_failing_html_writer_does_not_fail_the_reports(tmp_path, monkeypatch):
+def test_a_failing_html_writer_keeps_the_other_reports_and_is_an_error(tmp_path, monkeypatch):
     html = pytest.importorskip("harness.report.html")
 
     def broken(run_dir):
@@ -210,8 +211,9 @@ def test_a_failing_html_writer_does_not_fail_the_reports(tmp_path, monkeypatch):
 
     monkeypatch.setattr(html, "write_html_report", broken)
     run_dir = make_run(tmp_path / "run", two_backends())
-    log = io.StringIO()
-    reports = write_reports(run_dir, log=log)
-    assert "the HTML report could not be written: RuntimeError: template exploded" in log.getvalue()
-    assert (run_dir / "summary.md").is_file()
-    assert all(path.name != "report.html" for path in reports.files)
+    with pytest.raises(ReportError) as caught:
+        write_reports(run_dir, log=io.StringIO())
+    assert "report.html: not written: RuntimeError: template exploded" in str(caught.value)
+    assert caught.value.exit_code != 0
+    assert (run_dir / "summary.md").is_file() and (run_dir / "samples.csv").is_file()
+    assert all(path.name != "report.html" for path in caught.value.reports.files)

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
+import traceback
 from collections.abc import Sequence
+
+#: Exit code of an unexpected exception (BSD's EX_SOFTWARE): distinct from every deliberate one.
+INTERNAL_ERROR = 70
+TRACEBACK_ENV = "OCR_HARNESS_TRACEBACK"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +62,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ocr-harness: interrupted", file=sys.stderr)
         return 130
+    except OSError as error:  # a file the harness did not expect to fail: one line, never a traceback
+        from harness.errors import OutputError
+        from harness.files import describe_os_error
+
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"ocr-harness: error: {where}{describe_os_error(error)}", file=sys.stderr)
+        return OutputError.exit_code
+    except Exception as error:  # a bug: its own exit code, never one a command gives a meaning (check's 1)
+        if os.environ.get(TRACEBACK_ENV):
+            traceback.print_exc()
+        print(
+            f"ocr-harness: internal error: {type(error).__name__}: {error} (a bug in ocr-harness; "
+            f"set {TRACEBACK_ENV}=1 to see the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return INTERNAL_ERROR
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""ocr-harness check: the CI gate. Exit 0 when every check passes, 1 when any fails."""
+"""ocr-harness check: the CI gate. Exit 0 when every check passes, 1 when any fails.
+
+Errors have their own exit codes (2 usage, 3 unreadable input, 5 unwritable
+output, 70 internal), so 1 always means "a threshold was crossed".
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "Check a run folder against thresholds: from these options, the suite's backend thresholds and "
             "its [check] table (in that order of precedence). Rates take fractions, percentages or "
             "percentage points: 0.05, 5%%, 0.5pp. An accuracy regression against a baseline run counts only "
-            "when its paired 95%% interval excludes zero. Exit 0: all passed; 1: a check failed."
+            "when its paired 95%% interval excludes zero. Exit 0: all passed; 1: a check failed; "
+            "2: a usage error; 3: an unreadable run folder or baseline; 5: an unwritable --junit file; "
+            "70: an internal error."
         ),
     )
     parser.add_argument("run", type=Path, metavar="RUN", help="run folder (e.g. reports/latest)")

@@ -1,7 +1,8 @@
 """``ocr-harness extract FILES...``: the text of scans, or hOCR, ALTO, PAGE-XML, JSON, searchable PDF.
 
 One file's problem (missing, unreadable, an engine failure) is printed to
-stderr naming the file, and the other files are still read. The exit code is 0
+stderr naming the file, and the other files are still read; so are the other
+pages of a multi-page file with one bad page. The exit code is 0
 when every file was read, else the highest exit code among the errors.
 
 Text and JSON go to stdout (or ``--output FILE``). hOCR, ALTO, PAGE-XML and PDF

@@ -4,7 +4,10 @@ Everything is checked before any OCR starts (a config error lists every
 problem with its key path). Results go to ``<out>/<suite>-<UTC time>/`` as each
 job ends, ``<out>/latest`` points at the newest run, and the terminal ends with
 the summary table. Failed jobs are rows, not a failed run: the exit code is 0
-unless the configuration is wrong (2) or the run was interrupted (130).
+unless the configuration is wrong (2), a dataset cannot be loaded (3), the run
+folder or a report cannot be written (5: read-only or full disk; every finished
+job is kept, and ``--resume`` completes the run), or the run was interrupted
+(130).
 """
 
 from __future__ import annotations
@@ -70,6 +73,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     both.add_argument(
         "--resume", metavar="RUN_DIR", type=Path, help="continue a run folder: skip jobs already done"
     )
+    both.add_argument(
+        "--max-image-pixels",
+        type=_positive_int,
+        metavar="N",
+        help="accept pages up to N pixels (default: Pillow's limit, about 89 million)",
+    )
+    both.add_argument(
+        "--allow-outside-root",
+        action="store_true",
+        help="read files outside a dataset's folder (manifest paths, links leading out); ad hoc runs",
+    )
     both.add_argument("--no-html", action="store_true", help="skip report.html")
     return parser
 
@@ -88,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
             ("timeout", args.timeout),
             ("output", args.out),
             ("serial", args.serial),
+            ("max_image_pixels", args.max_image_pixels),
         )
         if value is not None
     }
@@ -102,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
                 ("--name", args.name),
                 ("--normalisation", args.normalisation),
                 ("--failure-policy", args.failure_policy),
+                ("--allow-outside-root", args.allow_outside_root),
             )
             if value
         ]
@@ -127,8 +143,10 @@ def run(args: argparse.Namespace) -> int:
             name=args.name,
             run=overrides,
             metrics=metrics,
+            allow_outside_root=args.allow_outside_root,
         )
-    from harness.report import write_reports
+    from harness.errors import ReportError
+    from harness.report import Reports, write_reports
     from harness.run_folder import RESULTS_FILE, has_results
 
     if args.resume is not None and not has_results(args.resume):
@@ -136,17 +154,26 @@ def run(args: argparse.Namespace) -> int:
 
     outcome = run_suite(suite, resume=args.resume)
 
-    reports = write_reports(outcome.run_dir, html=not args.no_html)
+    try:
+        reports = write_reports(outcome.run_dir, html=not args.no_html)
+    except ReportError as error:  # the table is still worth showing; the error decides the exit code
+        if isinstance(error.reports, Reports):
+            _show(error.reports)
+        raise
+    _show(reports)
+    if outcome.interrupted:
+        print(f"ocr-harness: interrupted; every finished job is kept in {RESULTS_FILE}", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _show(reports: Any) -> None:
     print()
     print(reports.table)
     print()
     for note in reports.notes:
         print(f"- {note}")
-    print(f"\nReports: {outcome.run_dir}")
-    if outcome.interrupted:
-        print(f"ocr-harness: interrupted; every finished job is kept in {RESULTS_FILE}", file=sys.stderr)
-        return 130
-    return 0
+    print(f"\nReports: {reports.run_dir}")
 
 
 def _positive_int(text: str) -> int:

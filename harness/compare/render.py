@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from harness.align import visible
 from harness.compare import Comparison, ConfusionChange, GroupComparison, SampleChange
+from harness.report.markdown import code_span, escape_markdown
 from harness.stats import PairedDiff
 
 FORMATS = ("table", "md", "html")
@@ -137,32 +138,28 @@ def to_text(comparison: Comparison) -> str:
 # --- Markdown ------------------------------------------------------------------------------
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def to_markdown(comparison: Comparison) -> str:
-    lines = [f"## {_md(comparison.name_a)} → {_md(comparison.name_b)}", ""]
-    lines += [f"- {_md(line)}" for line in header_lines(comparison)]
+    lines = [f"## {escape_markdown(comparison.name_a)} → {escape_markdown(comparison.name_b)}", ""]
+    lines += [f"- {escape_markdown(line)}" for line in header_lines(comparison)]
     lines += ["", "| " + " | ".join(_COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
     for group in comparison.groups:
-        cells = [_md(cell) for cell in summary_cells(group)]
+        cells = [escape_markdown(cell) for cell in summary_cells(group)]
         if group.cer is not None and group.cer.significant:
             cells[4] = f"**{cells[4]}**"
         lines.append("| " + " | ".join(cells) + " |")
     for group in comparison.groups:
-        lines += ["", f"### {_md(group.label)}: {group.verdict}", ""]
-        lines += [f"- note: {_md(note)}" for note in group_notes(group)]
+        lines += ["", f"### {escape_markdown(group.label)}: {group.verdict}", ""]
+        lines += [f"- note: {escape_markdown(note)}" for note in group_notes(group)]
         for title, changes in (("Most worse", group.worse), ("Most better", group.better)):
             if changes:
-                lines.append(f"- {title}: " + "; ".join(f"`{_md(change_line(c))}`" for c in changes))
+                lines.append(f"- {title}: " + "; ".join(code_span(change_line(c)) for c in changes))
         for title, confusion_changes in (
             ("Confusions introduced", group.introduced),
             ("Confusions fixed", group.fixed),
         ):
             if confusion_changes:
                 lines.append(
-                    f"- {title}: " + ", ".join(f"`{_md(confusion_text(c))}`" for c in confusion_changes)
+                    f"- {title}: " + ", ".join(code_span(confusion_text(c)) for c in confusion_changes)
                 )
     return "\n".join(lines)
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from harness.errors import OcrHarnessError, ReportError
+from harness.files import write_text_atomic
 from harness.run_folder import (
+    REPORT_FILE,
+    RESULTS_FILE,
     SAMPLES_FILE,
     SUMMARY_FILE,
     SUMMARY_MD_FILE,
@@ -58,31 +63,45 @@ def write_reports(run_dir: str | Path, *, html: bool = True, log: TextIO | None 
     samples = samples_frame(read_run_results(run_dir), profile, backends=backends, pipelines=pipelines)
     summary = summary_frame(samples, failure_policy=policy, backends=backends, pipelines=pipelines)
     reports = Reports(run_dir)
-    reports.files.append(write_csv(samples, run_dir / SAMPLES_FILE))
-    reports.files.append(write_csv(summary, run_dir / SUMMARY_FILE))
-    markdown_path = run_dir / SUMMARY_MD_FILE
-    markdown_path.write_text(summary_markdown(summary, info), encoding="utf-8")
-    reports.files.append(markdown_path)
     reports.table = summary_table(summary)
     reports.notes = summary_notes(summary, info)
+    failures: list[str] = []
+    # Each file on its own: one that cannot be written never keeps the others from being written.
+    parts: list[tuple[str, Callable[[], Path | None]]] = [
+        (SAMPLES_FILE, lambda: write_csv(samples, run_dir / SAMPLES_FILE)),
+        (SUMMARY_FILE, lambda: write_csv(summary, run_dir / SUMMARY_FILE)),
+        (
+            SUMMARY_MD_FILE,
+            lambda: write_text_atomic(run_dir / SUMMARY_MD_FILE, summary_markdown(summary, info)),
+        ),
+    ]
     if html:
-        html_path = _write_html(run_dir, log)
-        if html_path is not None:
-            reports.files.append(html_path)
+        parts.append((REPORT_FILE, lambda: _write_html(run_dir)))
+    for name, write in parts:
+        try:
+            written = write()
+        except OcrHarnessError as error:
+            failures.append(str(error))
+        except Exception as error:  # a bug in one reporter: say so, keep the other files
+            failures.append(f"{run_dir / name}: not written: {type(error).__name__}: {error}")
+            traceback.print_exc(file=log)
+        else:
+            if written is not None:
+                reports.files.append(written)
+    if failures:
+        raise ReportError(
+            "; ".join(failures) + f" (the run's results are complete in {run_dir / RESULTS_FILE})",
+            reports=reports,
+            fix=f"fix the cause, then rewrite the reports with 'ocr-harness report {run_dir}'",
+        )
     return reports
 
 
-def _write_html(run_dir: Path, log: TextIO) -> Path | None:
+def _write_html(run_dir: Path) -> Path | None:
     try:
         from harness.report.html import write_html_report
     except ModuleNotFoundError as error:
         if error.name == "harness.report.html":  # not installed: CSV and Markdown only
             return None
-        print(f"warning: the HTML report could not be written: {error}", file=log)
-        return None
-    try:
-        return write_html_report(run_dir)
-    except Exception as error:  # the CSV and Markdown reports stand on their own
-        print(f"warning: the HTML report could not be written: {type(error).__name__}: {error}", file=log)
-        traceback.print_exc(file=log)
-        return None
+        raise
+    return write_html_report(run_dir)

@@ -19,9 +19,10 @@ import jinja2
 import pandas as pd
 
 from harness.align import Alignment, ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
+from harness.files import write_text_atomic
 from harness.report import charts
 from harness.report.breakdowns import Breakdown, breakdowns
-from harness.run_folder import REPORT_FILE, RunData, group_label, load_run, tag_columns, write_atomically
+from harness.run_folder import REPORT_FILE, RunData, group_label, load_run, tag_columns
 from harness.stats import finite_or_none
 
 #: Samples shown in the drill-down (worst first); more would make the file unwieldy.
@@ -38,7 +39,7 @@ def write_html_report(run_dir: Path, *, max_samples: int = MAX_SAMPLES) -> Path:
     """Write ``run_dir/report.html`` from the run folder's files and return its path."""
     run_dir = Path(run_dir)
     html = render_run_report(load_run(run_dir), max_samples=max_samples)
-    return write_atomically(run_dir / REPORT_FILE, html)
+    return write_text_atomic(run_dir / REPORT_FILE, html)  # never a half-written report
 
 
 def render_run_report(run: RunData, *, max_samples: int = MAX_SAMPLES) -> str:
@@ -310,8 +311,7 @@ def _error_tables(run: RunData, analysis: Analysis) -> dict[str, Any]:
 
 
 def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, Any]:
-    from harness.errors import OcrHarnessError
-    from harness.report.images import resolve_image, thumbnail
+    from harness.report.images import sample_thumbnail
 
     samples = run.samples
     group_index = {group: index for index, group in enumerate(analysis.groups)}
@@ -348,6 +348,10 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
         if any(math.isinf(s) for s in scores.values()):
             mean = max(mean, 0.0) + 1e6  # failures first
         first = rows.iloc[0]
+        # A sample refused when the run was planned (outside its root, not a regular file...) has
+        # rows that never started: its image is not shown, whatever the row names.
+        never_started = rows["started"].isna() if "started" in rows else False
+        refused = bool(((rows["status"] == "error") & never_started).any())
         cards.append(
             {
                 "dataset": dataset,
@@ -355,6 +359,7 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
                 "page": int(page),
                 "image": first.get("image", ""),
                 "dataset_path": datasets[dataset].path if dataset in datasets else None,
+                "refused": refused,
                 "language": first.get("language", ""),
                 "ground_truth": first["ground_truth"],
                 "tags": {
@@ -366,19 +371,13 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
             }
         )
     cards.sort(key=lambda card: -card["sort_mean"])
+    max_pixels = run.info.config.run.get("max_image_pixels")
     shown = cards[:max_samples]
     for card in shown:
-        path = resolve_image(str(card["image"]), dataset_path=card["dataset_path"], run_dir=run.path)
-        card["thumbnail"] = None
-        card["image_problem"] = None
-        if path is None:
-            if card["image"]:
-                card["image_problem"] = f"image not found: {card['image']}"
-            continue
-        try:
-            card["thumbnail"] = thumbnail(path, card["page"])
-        except OcrHarnessError as error:
-            card["image_problem"] = str(error)
+        card["thumbnail"], card["image_problem"] = sample_thumbnail(
+            str(card["image"]), card["page"], dataset_path=card["dataset_path"], refused=card["refused"],
+            max_pixels=max_pixels if isinstance(max_pixels, int) and max_pixels > 0 else None,
+        )  # fmt: skip
     groups = [{"index": i, "label": info.label} for i, info in enumerate(analysis.groups.values())]
     return {"cards": shown, "total": len(cards), "groups": groups}
 

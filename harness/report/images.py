@@ -20,7 +20,12 @@ class Thumbnail:
 
 
 def thumbnail(
-    path: Path, page: int = 0, *, max_width: int = MAX_WIDTH, max_height: int = MAX_HEIGHT
+    path: Path,
+    page: int = 0,
+    *,
+    max_width: int = MAX_WIDTH,
+    max_height: int = MAX_HEIGHT,
+    max_pixels: int | None = None,
 ) -> Thumbnail:
     """The page downscaled to fit ``max_width`` x ``max_height`` as a data URI, in the smallest encoding.
 
@@ -31,7 +36,7 @@ def thumbnail(
 
     from harness.images import load_page
 
-    image = load_page(path, page)
+    image = load_page(path, page, max_pixels=max_pixels)  # the run's pixel limit, every page
     scale = min(1.0, max_width / image.width, max_height / image.height)
     if scale < 1.0:
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
@@ -54,12 +59,39 @@ def _encode(image, fmt: str, **options) -> bytes:
     return buffer.getvalue()
 
 
-def resolve_image(image: str, *, dataset_path: str | None, run_dir: Path) -> Path | None:
-    """Find a sample's image: as written, under its dataset folder, or beside the run folder."""
-    if not image:
+def resolve_image(image: str, *, dataset_path: str | None) -> Path | None:
+    """A sample's image, only if it resolves (links followed) inside its dataset's folder.
+
+    A run folder may come from someone else: the paths in its results.jsonl
+    are never followed out of the dataset, and without a dataset folder in
+    run.json no image is shown at all.
+    """
+    if not image or not dataset_path:
         return None
-    candidates = [Path(image)]
-    if dataset_path:
-        candidates.append(Path(dataset_path) / image)
-    candidates.append(run_dir / image)
-    return next((candidate for candidate in candidates if candidate.is_file()), None)
+    dataset = Path(dataset_path)
+    root = (dataset if dataset.is_dir() else dataset.parent).resolve()
+    resolved = (root / image).resolve()  # an absolute image path stays as it is
+    if root not in resolved.parents or not resolved.is_file():
+        return None
+    return resolved
+
+
+def sample_thumbnail(
+    image: str, page: int, *, dataset_path: str | None, refused: bool, max_pixels: int | None
+) -> tuple[Thumbnail | None, str | None]:
+    """A drill-down card's thumbnail, or why there is none: never an image the run refused,
+    never one outside its dataset's folder, and never an exception (one odd image costs its
+    thumbnail, not the report)."""
+    from harness.errors import OcrHarnessError
+
+    if refused:
+        return None, "image not shown: the sample was refused (see its error)"
+    path = resolve_image(image, dataset_path=dataset_path)
+    if path is None:
+        return None, (f"image not found inside the dataset folder: {image}" if image else None)
+    try:
+        return thumbnail(path, page, max_pixels=max_pixels), None
+    except OcrHarnessError as error:
+        return None, str(error)
+    except Exception as error:  # noqa: BLE001 - a decoder's own exception
+        return None, f"{path}: cannot be shown ({type(error).__name__}: {error})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -59,7 +60,7 @@ def summary_notes(summary: pd.DataFrame, info: RunInfo | dict[str, Any]) -> list
     normalisation = info.normalisation_id or "nfc-ws@1"
     policy = info.failure_policy or (summary["failure_policy"].iloc[0] if len(summary) else "exclude")
     notes = [
-        f"Normalisation `{normalisation}` on both texts before scoring. CER = character edits "
+        f"Normalisation {code_span(normalisation)} on both texts before scoring. CER = character edits "
         "(S+D+I) / reference characters, counted as grapheme clusters; WER the same for words. "
         "Micro = total edits / total reference length of the row's scored pages (`scored`); "
         "macro = mean of per-page rates. 95% CIs: bootstrap over pages.",
@@ -76,8 +77,10 @@ def summary_notes(summary: pd.DataFrame, info: RunInfo | dict[str, Any]) -> list
     for _, row in summary.iterrows():
         reasons = json.loads(row["failures"] or "{}")
         if reasons:
-            listed = ", ".join(f"{name} {count}" for name, count in sorted(reasons.items()))
-            failures.append(f"{row['backend']} · {row['pipeline']}: {listed}")
+            listed = ", ".join(f"{escape_markdown(name)} {count}" for name, count in sorted(reasons.items()))
+            failures.append(
+                f"{escape_markdown(row['backend'])} · {escape_markdown(row['pipeline'])}: {listed}"
+            )
     if failures:
         notes.append("Failures by reason: " + "; ".join(failures) + ".")
     skipped = int(summary["skipped"].sum()) if "skipped" in summary else 0
@@ -109,7 +112,7 @@ def summary_notes(summary: pd.DataFrame, info: RunInfo | dict[str, Any]) -> list
 def summary_markdown(summary: pd.DataFrame, info: RunInfo | dict[str, Any]) -> str:
     """The whole summary.md."""
     info = RunInfo.of(info)
-    title = f"# {info.suite or 'run'}: summary"
+    title = f"# {escape_markdown(info.suite or 'run')}: summary"
     started = info.started
     subtitle = f"Run started {started}." if started else ""
     if info.interrupted:
@@ -142,7 +145,7 @@ def _best(summary: pd.DataFrame, column: str, lower: bool) -> float | None:
 
 def _cell(row: pd.Series, heading: str, column: str | None, best: dict[str, float | None]) -> str:
     if column in ("backend", "pipeline"):
-        return _escape(str(row[column]))
+        return escape_markdown(row[column])
     if column is None:  # scored / jobs
         return f"{int(row['scored'])} / {int(row['jobs'])}"
     if column == "failed":
@@ -183,5 +186,24 @@ def _percent(value: Any) -> str:
     return EMPTY if number is None else f"{number * 100:.2f}%"
 
 
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|")
+# Characters that start markup in GitHub-flavoured Markdown wherever they stand: emphasis,
+# code, links and images, raw HTML and entities, table cells, strike-through, math, and the
+# "@" and "#" of references. Backslash-escaped, each renders as itself.
+_MARKUP = re.compile(r"([\\`*_\[\]<>|~&!$@#])")
+_AUTOLINK = re.compile(r"(?i)(?<=www)\.|:(?=//)")
+
+
+def escape_markdown(text: object) -> str:
+    """Text (labels, file names, suite names) that renders as itself in any Markdown, on one line."""
+    escaped = _MARKUP.sub(r"\\\1", " ".join(str(text).splitlines()))
+    # Bare URLs become links in GitHub's renderer; an escaped "www." or "://" does not.
+    return _AUTOLINK.sub(lambda match: "\\" + match.group(0), escaped)
+
+
+def code_span(text: object) -> str:
+    """Text as an inline code span, whatever backticks it holds (no escapes work inside one)."""
+    one_line = " ".join(str(text).splitlines())
+    longest = max((len(run) for run in re.findall(r"`+", one_line)), default=0)
+    fence = "`" * (longest + 1)
+    padded = f" {one_line} " if one_line.startswith("`") or one_line.endswith("`") else one_line
+    return f"{fence}{padded}{fence}"

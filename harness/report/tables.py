@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.files import write_atomic
 from harness.metrics import (
     Normalisation,
     error_rate,
@@ -25,7 +26,6 @@ from harness.metrics import (
     percentile,
     score,
 )
-from harness.run_folder import partial_file
 
 STAGES = ("load", "preprocess", "recognize")
 
@@ -288,7 +288,6 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
             out[column] = out[column].map(lambda v: "true" if v else "false")
         elif pd.api.types.is_float_dtype(out[column]):
             out[column] = out[column].mask(out[column].isin([math.inf, -math.inf]))
-    temporary = partial_file(path)
-    out.to_csv(temporary, index=False, na_rep="", encoding="utf-8")
-    temporary.replace(path)
-    return path
+    return write_atomic(
+        path, lambda temporary: out.to_csv(temporary, index=False, na_rep="", encoding="utf-8")
+    )

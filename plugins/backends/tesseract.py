@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator
 
 from harness.backends import Availability, Backend, BackendOptions, Line, Recognition, Word
+from harness.errors import EngineError
 from harness.hashing import file_sha256
 from harness.hookspecs import hookimpl
 
@@ -73,6 +74,8 @@ _TEXT_PSMS = {1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
 
 #: An image at least this many times wider than tall is read as one text line by psm "auto".
 LINE_ASPECT_RATIO = 5
+#: Tesseract's own limit on an image side (its coordinates are 16-bit); past it, it reads nothing.
+MAX_SIDE = 32767
 
 
 class TesseractOptions(BackendOptions):
@@ -217,16 +220,29 @@ class TesseractBackend(Backend):
 
     def _read(self, api: Any, image: Image.Image, dpi: int, psm: int) -> list[Line]:
         tesserocr = self._tesserocr
+        if max(image.size) > MAX_SIDE:
+            raise EngineError(
+                f"Tesseract reads images up to {MAX_SIDE} pixels a side; this one is "
+                f"{image.width}x{image.height}",
+                fix=f"add a downscale(max_side={MAX_SIDE}) step to the pipeline",
+            )
         api.SetPageSegMode(psm)
         api.SetImage(image)
         api.SetSourceResolution(dpi)
         lines: list[Line] = []
         try:
-            api.Recognize()
+            if not api.Recognize():
+                raise EngineError(
+                    f"Tesseract could not recognise this {image.width}x{image.height} image "
+                    "(its layout analysis failed)"
+                )
+            iterator = api.GetIterator()
+            if iterator is None:  # nothing was found on the page: no text, not a failure
+                return []
             line_level, word_level = tesserocr.RIL.TEXTLINE, tesserocr.RIL.WORD
             current: tuple[str, Any, float | None] | None = None
             words: list[Word] = []
-            for item in tesserocr.iterate_level(api.GetIterator(), word_level):
+            for item in tesserocr.iterate_level(iterator, word_level):
                 if item.IsAtBeginningOf(line_level):
                     if current is not None:
                         lines.extend(_line(current, words))

@@ -9,7 +9,7 @@ from pathlib import Path
 from harness.datasets import DatasetFormat, Sample
 from harness.errors import DatasetError
 
-from .pages import IMAGE_SUFFIXES, image_samples, is_image
+from .pages import IMAGE_SUFFIXES, image_samples, is_image, misnamed_sample
 
 
 class FolderFormat(DatasetFormat):
@@ -28,7 +28,11 @@ class FolderFormat(DatasetFormat):
             raise DatasetError(f"{path}: the folder format needs a folder, and this is a file")
         settings = self.settings(path)
         for image in _images(path):
-            yield from image_samples(image, path, settings)
+            misnamed = misnamed_sample(image, path)
+            if misnamed is not None:
+                yield misnamed
+                continue
+            yield from image_samples(image, path, settings, allow_outside_root=allow_outside_root)
 
 
 class ImageFormat(DatasetFormat):
@@ -45,7 +49,10 @@ class ImageFormat(DatasetFormat):
     def samples(self, path: Path, *, allow_outside_root: bool = False) -> Iterator[Sample]:
         if not path.is_file():
             raise DatasetError(f"{path}: the image format needs one image file, and this is a folder")
-        yield from image_samples(path, path.parent, self.settings(path))
+        # The file named is read whatever it links to; files found beside it must stay in its folder.
+        yield from image_samples(
+            path, path.parent, self.settings(path), allow_outside_root=allow_outside_root, image_in_root=False
+        )
 
 
 def _images(root: Path) -> Iterator[Path]:

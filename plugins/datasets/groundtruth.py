@@ -8,12 +8,14 @@ formats turn that into the problem of one sample.
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from pathlib import Path
 
 from harness.errors import GroundTruthError
+from harness.files import open_regular, read_regular_bytes
 
 #: Suffixes of XML ground truth, in the order a folder looks for them beside an image.
 XML_SUFFIXES = (".page.xml", ".alto.xml", ".xml")
@@ -25,12 +27,15 @@ _ALTO_NAMESPACE = re.compile(r"^http://(www\.)?loc\.gov/standards/alto(/ns-v\d#)
 def read_ground_truth(path: Path) -> str:
     """The text of a ground-truth file: PAGE-XML or ALTO for ``.xml``, UTF-8 text otherwise."""
     if path.name.lower().endswith(".xml"):
-        root = _parse_xml(path)
+        root = parse_xml(path)
         kind = xml_kind(root)
-        if kind == "page":
-            return page_text(root)
-        if kind == "alto":
-            return alto_text(root)
+        try:
+            if kind == "page":
+                return page_text(root)
+            if kind == "alto":
+                return alto_text(root)
+        except GroundTruthError as error:  # raised without the file's name, which only we know
+            raise GroundTruthError(f"{path}: {error.message}", fix=error.fix) from None
         raise GroundTruthError(
             f"{path}: XML ground truth must be PAGE-XML (PcGts) or ALTO, not <{_local(root.tag)}> "
             f"in namespace {_namespace(root.tag) or '(none)'!r}"
@@ -66,8 +71,9 @@ def xml_kind(root: ElementTree.Element) -> str | None:
 def sniff_xml_kind(path: Path) -> str | None:
     """The kind of an XML file judged from its root element only (cheap: stops at the first tag)."""
     try:
-        for _event, element in ElementTree.iterparse(path, events=("start",)):
-            return xml_kind(element)
+        with open_regular(path) as handle:
+            for _event, element in ElementTree.iterparse(handle, events=("start",)):
+                return xml_kind(element)
     except (OSError, ElementTree.ParseError):
         return None
     return None
@@ -116,7 +122,7 @@ def _region_refs(element: ElementTree.Element) -> Iterator[str]:
         child for child in element if _local(child.tag).startswith(("RegionRef", "Ordered", "Unordered"))
     ]
     if local.startswith("OrderedGroup"):
-        children.sort(key=lambda child: int(child.get("index", "0")))
+        children.sort(key=_index)
     for child in children:
         yield from _region_refs(child)
 
@@ -127,11 +133,30 @@ def _region_lines(region: ElementTree.Element) -> list[str]:
     return [_line_text(line) for line in sorted(lines, key=_vertical_centre)]
 
 
+def _index(element: ElementTree.Element) -> int:
+    raw = element.get("index", "0")
+    try:
+        return int(raw)
+    except ValueError:
+        raise GroundTruthError(
+            f"PAGE-XML: <{_local(element.tag)} index={raw!r}> is not a whole number, so the reading order "
+            "is unknown"
+        ) from None
+
+
 def _vertical_centre(line: ElementTree.Element) -> float:
     for name in ("Baseline", "Coords"):
         element = next((child for child in line if _local(child.tag) == name), None)
-        if element is not None and element.get("points"):
-            ys = [float(point.split(",")[1]) for point in element.get("points", "").split()]
+        if element is not None and element.get("points", "").strip():
+            points = element.get("points", "")
+            try:
+                ys = [float(point.split(",")[1]) for point in points.split()]
+            except (IndexError, ValueError):
+                raise GroundTruthError(
+                    f"PAGE-XML: a TextLine's <{name} points={points!r}> is not a list of x,y pairs"
+                ) from None
+            if not all(math.isfinite(y) for y in ys):
+                raise GroundTruthError(f"PAGE-XML: a TextLine's <{name} points={points!r}> is not finite")
             return (min(ys) + max(ys)) / 2
     return 0.0
 
@@ -185,7 +210,7 @@ def alto_text(root: ElementTree.Element) -> str:
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_regular_bytes(path)
     except FileNotFoundError:
         raise GroundTruthError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -194,10 +219,24 @@ def _read_bytes(path: Path) -> bytes:
         raise GroundTruthError(f"{path}: cannot be read ({error.strerror})") from None
 
 
-def _parse_xml(path: Path) -> ElementTree.Element:
+def parse_xml(path: Path) -> ElementTree.Element:
+    """The root element of an XML file, parsed with entity declarations refused.
+
+    Entities are how "billion laughs" bombs expand a few kilobytes into
+    gigabytes; PAGE and ALTO files have no use for them.
+    """
+    import defusedxml.ElementTree
+    from defusedxml import DefusedXmlException
+
     data = _read_bytes(path)
     try:
-        return ElementTree.fromstring(data)
+        return defusedxml.ElementTree.fromstring(data)
+    except DefusedXmlException as error:
+        raise GroundTruthError(
+            f"{path}: declares XML entities or external references ({error}); refused: entity expansion "
+            "is how 'billion laughs' XML bombs work, and PAGE-XML or ALTO needs none",
+            fix="remove the <!DOCTYPE ...> block",
+        ) from None
     except ElementTree.ParseError as error:
         line, column = error.position
         raise GroundTruthError(f"{path}: not well-formed XML at line {line}, column {column + 1}") from None

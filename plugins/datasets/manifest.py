@@ -19,6 +19,7 @@ from typing import Any
 
 from harness.datasets import DatasetFormat, DatasetSettings, Sample
 from harness.errors import DatasetError, GroundTruthError
+from harness.files import read_regular_bytes
 
 from .groundtruth import read_ground_truth
 from .paths import resolve_reference
@@ -48,7 +49,9 @@ class ManifestFormat(DatasetFormat):
             )
         settings = self.settings(path)
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            text = read_regular_bytes(path).decode("utf-8-sig")
+        except OSError as error:
+            raise DatasetError(f"{path}: cannot be read ({error.strerror})") from None
         except UnicodeDecodeError as error:
             raise DatasetError(
                 f"{path}: not UTF-8 (byte offset {error.start})", fix="re-save it as UTF-8"
@@ -170,6 +173,7 @@ def _sample(
         tags={**settings.tags, **tags},
         problem="; ".join(problem for problem, _ in problems) or None,
         problem_file=problems[0][1] if problems else None,
+        problem_type="DatasetError" if problems and problems[0][1] == manifest else None,
     )
 
 
@@ -214,4 +218,5 @@ def _broken(where: str, manifest: Path, problems: list[tuple[str, Path]]) -> Sam
         image=manifest,
         problem="; ".join(problem for problem, _ in problems),
         problem_file=manifest,
+        problem_type="DatasetError",  # the row itself is malformed: no image or ground truth was read
     )

@@ -20,11 +20,19 @@ def resolve_reference(
     path = Path(os.path.normpath(base / reference))
     if allow_outside_root:
         return path, None
+    return path, outside_root(path, root, what=what, named=repr(reference))
+
+
+def outside_root(path: Path, root: Path, *, what: str, named: str | None = None) -> str | None:
+    """A problem sentence if ``path`` (its links followed) resolves outside ``root``, else None.
+
+    The sentence names ``named`` if given (a reference as written), not ``path``: callers
+    prefix the file.
+    """
     resolved, top = path.resolve(), root.resolve()
     if resolved == top or top in resolved.parents:
-        return path, None
-    problem = (
-        f"the {what} {reference!r} resolves to {resolved}, outside the dataset folder {top}; "
-        f"refused (fix: {OUTSIDE_ROOT_FIX})"
+        return None
+    what = f"the {what} {named}" if named else f"the {what}"
+    return (
+        f"{what} resolves to {resolved}, outside the dataset folder {top}; refused (fix: {OUTSIDE_ROOT_FIX})"
     )
-    return path, problem

@@ -12,16 +12,15 @@ that, an image with the XML file's own stem beside it.
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from harness.datasets import DatasetFormat, DatasetSettings, Sample
 from harness.errors import GroundTruthError
 
-from .groundtruth import read_ground_truth, sniff_xml_kind
-from .pages import IMAGE_SUFFIXES, read_tags
-from .paths import resolve_reference
+from .groundtruth import parse_xml, read_ground_truth, sniff_xml_kind
+from .pages import IMAGE_SUFFIXES, misnamed_sample, read_tags
+from .paths import outside_root, resolve_reference
 
 
 class _XmlFormat(DatasetFormat):
@@ -36,7 +35,22 @@ class _XmlFormat(DatasetFormat):
         settings = self.settings(path)
         files = [path] if path.is_file() else _xml_files(path)
         for xml_file in files:
-            if sniff_xml_kind(xml_file) == self.kind:
+            misnamed = misnamed_sample(xml_file, root)
+            if misnamed is not None:
+                yield misnamed
+                continue
+            outside = None if allow_outside_root or xml_file == path else outside_root(
+                xml_file, root, what="XML file"
+            )
+            if outside:  # a link out of the dataset: not even its first tag is read
+                yield Sample(
+                    xml_file.relative_to(root).as_posix(),
+                    xml_file,
+                    problem=f"{xml_file}: {outside}",
+                    problem_file=xml_file,
+                    problem_type="GroundTruthError",
+                )
+            elif sniff_xml_kind(xml_file) == self.kind:
                 yield _sample(xml_file, root, settings, allow_outside_root)
 
 
@@ -55,7 +69,13 @@ class AltoFormat(_XmlFormat):
 def _sample(xml_file: Path, root: Path, settings: DatasetSettings, allow_outside_root: bool) -> Sample:
     stem = xml_file.name.split(".")[0]
     sample_id = xml_file.relative_to(root).with_name(stem).as_posix()
-    tags, tags_problem = read_tags(xml_file.with_name(f"{stem}.tags.json"), settings.tags)
+    tags_file = xml_file.with_name(f"{stem}.tags.json")
+    outside = None if allow_outside_root or not tags_file.exists() else outside_root(
+        tags_file, root, what="tags file"
+    )
+    tags, tags_problem = (
+        (dict(settings.tags), f"{tags_file}: {outside}") if outside else read_tags(tags_file, settings.tags)
+    )
     problems: list[tuple[str, Path]] = []
     try:
         truth: str | None = read_ground_truth(xml_file)
@@ -66,7 +86,7 @@ def _sample(xml_file: Path, root: Path, settings: DatasetSettings, allow_outside
     if image_problem:
         problems.insert(0, image_problem)
     if tags_problem:
-        problems.append((tags_problem, xml_file.with_name(f"{stem}.tags.json")))
+        problems.append((tags_problem, tags_file))
     return Sample(
         id=sample_id,
         image=image,
@@ -106,8 +126,8 @@ def _find_image(
 
 def _image_name(xml_file: Path) -> str | None:
     try:
-        root = ElementTree.parse(xml_file).getroot()
-    except (OSError, ElementTree.ParseError):
+        root = parse_xml(xml_file)
+    except GroundTruthError:  # reported by read_ground_truth, for the same file
         return None
     for element in root.iter():
         local = element.tag.rpartition("}")[2]

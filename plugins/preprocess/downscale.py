@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, model_validator
 
+from harness.errors import UnknownStepError
+from harness.images import MAX_PIXELS_ENV, MAX_PIXELS_INFO, max_pixels_limit
 from harness.pipeline import Step, StepParams
 
 if TYPE_CHECKING:
@@ -74,6 +76,13 @@ class Downscale(Step):
         size = (max(1, math.floor(width * scale + 1e-6)), max(1, math.floor(height * scale + 1e-6)))
         if size == image.size:
             return image
+        limit = max_pixels_limit(image.info.get(MAX_PIXELS_INFO))
+        if size[0] * size[1] > limit:  # an upscale is a decompression bomb of our own making
+            raise UnknownStepError(
+                f"downscale would enlarge the page from {width}x{height} to {size[0]}x{size[1]} = "
+                f"{size[0] * size[1]:,} pixels, more than the limit of {limit:,} pixels",
+                fix=f"lower the step's limits, or raise --max-image-pixels or {MAX_PIXELS_ENV}",
+            )
         if image.mode in ("1", "P"):
             # Pillow resizes these with nearest-neighbour only; Lanczos needs grey or colour.
             image = image.convert("L" if image.mode == "1" else "RGB")
