@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -240,14 +241,14 @@ def find_files(roots: Sequence[str]) -> list[str]:
     """
     found: dict[str, None] = {}
     for root in roots:
-        if os.path.isfile(root):
-            found[root] = None
-        elif os.path.isdir(root):
+        if os.path.isdir(root):
             for folder, folders, names in os.walk(root):
                 folders[:] = sorted(name for name in folders if not name.startswith("."))
                 for name in sorted(names):
                     if not name.startswith(".") and name.lower().endswith(INDEXED_SUFFIXES):
                         found[os.path.join(folder, name)] = None
+        elif os.path.lexists(root):
+            found[root] = None  # a file, or something that is not one: _sha256_or_error says which
         else:
             raise InputError(f"{root}: no such file or folder")
     return list(found)
@@ -262,6 +263,9 @@ def _sha256_or_error(path: str, real_roots: Sequence[str] = ()) -> str | FileErr
         message = f"{path}: links to {target}, outside the files and folders being indexed; not read"
         return FileError(path, InputError.__name__, message, db.now())
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or a device would block or never end
+            message = f"{path}: not a regular file (a FIFO, a device or a socket); not read"
+            return FileError(path, InputError.__name__, message, db.now())
         return file_sha256(path)
     except OSError as error:
         message = f"{path}: cannot be read ({error.strerror or error})"

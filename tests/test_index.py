@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -204,17 +205,18 @@ async def test_pdf_pages_are_indexed_with_their_numbers(
             assert (hit.path, hit.page) == (str(scan), number)
 
 
-async def test_a_link_out_of_the_folder_is_recorded_not_read(
+async def test_a_link_out_of_the_folder_and_a_fifo_are_recorded_not_read(
     real_dev: Path, tmp_path: Path, tesseract_ok: None
 ) -> None:
     folder = tmp_path / "scans"
     folder.mkdir()
     (folder / "elsewhere.png").symlink_to(real_dev / f"{next(iter(LINES))}.png")
+    os.mkfifo(folder / "pipe.png")  # opening it to hash it would wait forever
     async with await Index.open(tmp_path / "i.sqlite") as index, Extractor(backend="tesseract") as extractor:
         report = await index.add([folder], extractor)
         assert extractor.worker_pids() == []
-        [error] = await index.errors()
-    assert report.read == [] and [failure.path for failure in report.failed] == [
-        str(folder / "elsewhere.png")
-    ]
-    assert error.error_type == "InputError" and "outside the files and folders being indexed" in error.message
+        link, pipe = await index.errors()
+    assert report.read == [] and len(report.failed) == 2
+    assert link.path == str(folder / "elsewhere.png") and link.error_type == "InputError"
+    assert "outside the files and folders being indexed" in link.message
+    assert pipe.path == str(folder / "pipe.png") and "not a regular file" in pipe.message
