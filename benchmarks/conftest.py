@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,3 +27,7 @@ def real_dev() -> Path:
     if not (REAL_DEV / "MANIFEST.tsv").is_file():
         pytest.skip(f"real-dev dataset not found at {REAL_DEV} (CI keeps it beside the repository)")
     return REAL_DEV
+
+
+# Benchmarks measure: they never reuse outcomes from, or fill, the user's result cache.
+os.environ["OCR_HARNESS_CACHE_DIR"] = tempfile.mkdtemp(prefix="ocr-harness-bench-cache-")

@@ -53,7 +53,8 @@ def test_per_job_overhead_with_a_noop_backend(benchmark, tmp_path, monkeypatch):
         Image.new("L", (32, 16), 255).save(dataset / f"blank_{number:03d}.png")
         (dataset / f"blank_{number:03d}.gt.txt").write_text("noop 32x16", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    suite = suite_from_args(["noop"], get_registry(("fake_noop",)), backends=["noop"], run={"jobs": WORKERS})
+    registry = get_registry(("fake_noop",))
+    suite = suite_from_args(["noop"], registry, backends=["noop"], run={"jobs": WORKERS, "cache": False})
     rounds = iter(range(ROUNDS + 1))
     benchmark.pedantic(
         lambda: _harness_round(suite, tmp_path / f"run-{next(rounds)}"), rounds=ROUNDS, iterations=1
@@ -80,7 +81,7 @@ def test_harness_throughput_against_a_plain_engine_loop(benchmark, backend, real
         shutil.copy(real_dev / f"{stem}.gt.txt", dataset)
     images = sorted(dataset.glob("*.png"))
     monkeypatch.chdir(tmp_path)
-    suite = suite_from_args(["lines"], registry, backends=[backend], run={"jobs": WORKERS})
+    suite = suite_from_args(["lines"], registry, backends=[backend], run={"jobs": WORKERS, "cache": False})
 
     plain_seconds: list[float] = []
 

@@ -1,7 +1,8 @@
 """Character-level alignment of ground truth and OCR output, for diffs and error analysis.
 
 Texts are aligned on grapheme clusters (what a reader sees as one character, the same
-unit as ``ref_chars`` in samples.csv) with a minimum edit-distance alignment. Runs of
+unit as ``ref_chars`` in samples.csv) with a minimum edit-distance alignment
+(:mod:`harness.editops`: near-linear in the length, so a whole book still aligns). Runs of
 adjacent edits are merged into one segment, so a confusion such as ``rn`` read as ``m``
 shows as one multi-character confusion instead of a substitution plus a deletion.
 """
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import grapheme
-from rapidfuzz.distance import Levenshtein
 
 Op = Literal["equal", "substitute", "delete", "insert"]
 
@@ -73,8 +73,12 @@ class ClassStats:
 
 def align(reference: str, hypothesis: str) -> Alignment:
     """Align two texts on grapheme clusters (minimum edit distance)."""
+    from harness import editops
+
     ref = list(grapheme.graphemes(reference))
     hyp = list(grapheme.graphemes(hypothesis))
+    codes: dict[str, str] = {}
+    encoded_ref, encoded_hyp = editops.encode(ref, codes), editops.encode(hyp, codes)
     segments: list[Segment] = []
     substitutions = deletions = insertions = 0
     pending_ref: list[str] = []
@@ -88,16 +92,21 @@ def align(reference: str, hypothesis: str) -> Alignment:
         pending_ref.clear()
         pending_hyp.clear()
 
-    for opcode in Levenshtein.opcodes(ref, hyp):
-        ref_part = ref[opcode.src_start : opcode.src_end]
-        hyp_part = hyp[opcode.dest_start : opcode.dest_end]
-        if opcode.tag == "equal":
+    for tag, ref_start, ref_end, hyp_start, hyp_end in editops.opcodes(
+        encoded_ref, encoded_hyp, separator=codes.get(" ")
+    ):
+        ref_part = ref[ref_start:ref_end]
+        hyp_part = hyp[hyp_start:hyp_end]
+        if tag == "equal":
             flush()
             segments.append(Segment("equal", "".join(ref_part), "".join(hyp_part)))
             continue
-        if opcode.tag == "replace":
-            substitutions += len(ref_part)
-        elif opcode.tag == "delete":
+        if tag == "replace":
+            paired = min(len(ref_part), len(hyp_part))
+            substitutions += paired
+            deletions += len(ref_part) - paired
+            insertions += len(hyp_part) - paired
+        elif tag == "delete":
             deletions += len(ref_part)
         else:
             insertions += len(hyp_part)

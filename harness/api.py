@@ -36,19 +36,22 @@ import os
 import warnings
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from harness.defaults import DEFAULT_BACKEND
 from harness.errors import (
     ConfigError,
-    EngineNotInstalledError,
     OcrHarnessError,
-    PluginError,
+)
+from harness.extract_settings import (
+    LOADING_KEYS,
+    ExtractSettings,
+    validate_plugins,
+    validate_settings,
+    with_loading,
 )
 
 if TYPE_CHECKING:  # at run time they load pydantic: imported where used, so `import harness` stays light
-    from harness.backends import BackendSpec
     from harness.document import Document
     from harness.worker import Outcome
 
@@ -59,26 +62,6 @@ PathLike = str | os.PathLike[str]
 #: One file of ``extract_many``: its path, or its path with options for it alone (the same keywords
 #: as the call's: language, preprocess, backend, backend_options, ...).
 FileItem = PathLike | tuple[PathLike, Mapping[str, Any]]
-
-# Settings that decide how pages are loaded, checked here rather than with the engine's.
-_LOADING_KEYS = ("auto_downscale", "pixel_budget", "pdf_dpi")
-
-
-@dataclass(frozen=True)
-class _Settings:
-    """One validated configuration: what each task of a call is built from."""
-
-    backend: BackendSpec
-    language: str
-    pipeline: str
-    timeout: float | None
-    max_pixels: int | None
-    #: shrink larger pages to this many pixels on load; None: never
-    pixel_budget: int | None = None
-    pdf_dpi: float = 300
-    #: what holds for every result of this backend configuration (Aspose's evaluation mode)
-    caveat: str | None = None
-
 
 class Extractor:
     """Reads image files with one backend configuration, on its own worker processes.
@@ -124,11 +107,11 @@ class Extractor:
             "pixel_budget": pixel_budget,
             "pdf_dpi": pdf_dpi,
         }
-        self._validated: dict[str, _Settings] = {}
+        self._validated: dict[str, ExtractSettings] = {}
         self._warned: set[str] = set()
         self._executor: Any = None  # a ProcessExecutor, created on first use
         self._closed = False
-        _validate_plugins(self.plugins)
+        validate_plugins(self.plugins)
         self._settings({})  # fail fast: a bad configuration raises here, before any OCR
 
     async def __aenter__(self) -> Extractor:
@@ -209,16 +192,20 @@ class Extractor:
         return [item if isinstance(item, OcrHarnessError) else item.text for item in documents]
 
     async def extract_documents(
-        self, items: Iterable[FileItem], **overrides: Any
+        self, items: Iterable[FileItem], *, keep_failed_pages: bool = False, **overrides: Any
     ) -> list[Document | OcrHarnessError]:
-        """Each file's Document, or the error for that file, in input order (items as in extract_many)."""
+        """Each file's Document, or the error for that file, in input order (items as in extract_many).
+
+        With ``keep_failed_pages``, a file with some unreadable pages is still a Document: those pages
+        carry their ``error`` and no text, and the readable ones are kept (``extract`` does this).
+        """
         requests = [_file_item(item) for item in items]
         # Configuration errors raise for the whole call, before any OCR.
         settings = [await self._settings_off_loop({**overrides, **options}) for _, options in requests]
         return list(
             await asyncio.gather(
                 *(
-                    self._document_or_error(path, one)
+                    self._document_or_error(path, one, keep_failed_pages)
                     for (path, _), one in zip(requests, settings, strict=True)
                 )
             )
@@ -232,22 +219,38 @@ class Extractor:
         """
         return await self._outcomes(path, await self._settings_off_loop(overrides))
 
-    async def _document_or_error(self, path: PathLike, settings: _Settings) -> Document | OcrHarnessError:
+    async def _document_or_error(
+        self, path: PathLike, settings: ExtractSettings, keep_failed_pages: bool = False
+    ) -> Document | OcrHarnessError:
         try:
-            return self._document(path, settings, await self._outcomes(path, settings))
+            outcomes = await self._outcomes(path, settings)
+            if keep_failed_pages and any(outcome.ok for outcome in outcomes):
+                return self._document(path, settings, outcomes, keep_failed_pages=True)
+            return self._document(path, settings, outcomes)
         except OcrHarnessError as error:
             return error
 
-    def _document(self, path: PathLike, settings: _Settings, outcomes: list[Outcome]) -> Document:
+    def _document(
+        self,
+        path: PathLike,
+        settings: ExtractSettings,
+        outcomes: list[Outcome],
+        *,
+        keep_failed_pages: bool = False,
+    ) -> Document:
         from harness.document import Document
 
-        for outcome in outcomes:
-            _raise_for(outcome, path)
+        errors: dict[int, OcrHarnessError] = {}
+        for number, outcome in enumerate(outcomes, start=1):
+            if not outcome.ok:
+                errors[number] = page_error(outcome, path)
+        if errors and not keep_failed_pages:
+            raise next(iter(errors.values()))
         return Document.from_outcomes(
-            os.fspath(path), settings.backend.name, settings.language, settings.pipeline, outcomes
+            os.fspath(path), settings.backend.name, settings.language, settings.pipeline, outcomes, errors
         )
 
-    async def _outcomes(self, path: PathLike, settings: _Settings) -> list[Outcome]:
+    async def _outcomes(self, path: PathLike, settings: ExtractSettings) -> list[Outcome]:
         if self._closed:
             raise RuntimeError("this Extractor is closed")
         from harness.worker import Task
@@ -294,11 +297,11 @@ class Extractor:
             self._executor = ProcessExecutor(workers=self.concurrency, plugin_modules=self.plugins)
         return self._executor
 
-    async def _settings_off_loop(self, overrides: Mapping[str, Any]) -> _Settings:
+    async def _settings_off_loop(self, overrides: Mapping[str, Any]) -> ExtractSettings:
         # A first check may import plugins or probe an engine in a child process: not on the loop.
         return await asyncio.to_thread(self._settings, overrides)
 
-    def _settings(self, overrides: Mapping[str, Any]) -> _Settings:
+    def _settings(self, overrides: Mapping[str, Any]) -> ExtractSettings:
         unknown = set(overrides) - set(self._defaults)
         if unknown:
             raise TypeError(
@@ -308,41 +311,10 @@ class Extractor:
         merged = {**self._defaults, **{k: v for k, v in overrides.items() if v is not None}}
         key = json.dumps(merged, sort_keys=True, default=str)
         if key not in self._validated:
-            loading = {name: merged.pop(name) for name in _LOADING_KEYS}
-            settings = _validate_settings(self.plugins, **merged)
-            self._validated[key] = _with_loading(settings, self.plugins, **loading)
+            loading = {name: merged.pop(name) for name in LOADING_KEYS}
+            settings = validate_settings(self.plugins, **merged)
+            self._validated[key] = with_loading(settings, self.plugins, **loading)
         return self._validated[key]
-
-
-def _with_loading(
-    settings: _Settings,
-    plugins: tuple[str, ...],
-    *,
-    auto_downscale: bool,
-    pixel_budget: int | None,
-    pdf_dpi: float,
-) -> _Settings:
-    """``settings`` with how pages are loaded, and the backend's caveat."""
-    import harness.document  # noqa: F401 - imported here, on a thread, not later on the event loop
-    from harness.images import AUTO_DOWNSCALE_MAX_PIXELS, DEFAULT_PIXEL_BUDGET
-    from harness.plugins import get_registry
-
-    if pixel_budget is not None and pixel_budget < 1:
-        raise ConfigError(f"pixel_budget must be a positive number of pixels, not {pixel_budget}")
-    if not pdf_dpi or pdf_dpi <= 0 or pdf_dpi > 2400:
-        raise ConfigError(f"pdf_dpi must be between 1 and 2400, not {pdf_dpi}")
-    backend_class = get_registry(plugins).backend(settings.backend.name)
-    caveat = backend_class.caveat(backend_class.Options(**settings.backend.options_dict))
-    max_pixels = settings.max_pixels
-    if auto_downscale and max_pixels is None and not os.environ.get("OCR_HARNESS_MAX_IMAGE_PIXELS"):
-        max_pixels = AUTO_DOWNSCALE_MAX_PIXELS
-    return replace(
-        settings,
-        max_pixels=max_pixels,
-        pixel_budget=(pixel_budget or DEFAULT_PIXEL_BUDGET) if auto_downscale else None,
-        pdf_dpi=float(pdf_dpi),
-        caveat=caveat,
-    )
 
 
 def _file_item(item: FileItem) -> tuple[PathLike, dict[str, Any]]:
@@ -358,63 +330,6 @@ def _count_pages(image: str, max_pixels: int | None) -> int:
 
     # Each page meets the pixel limit when it is loaded: one bad page fails alone, as in a run.
     return count_pages(image, max_pixels=max_pixels, check_size=False)
-
-
-def _validate_plugins(plugins: tuple[str, ...]) -> None:
-    from harness.plugins import get_registry
-
-    failed = [failure for failure in get_registry(plugins).failures if failure.plugin in plugins]
-    if failed:
-        details = "; ".join(f"{failure.plugin}: {failure.error}" for failure in failed)
-        raise PluginError(f"plugin module(s) could not be loaded: {details}")
-
-
-def _validate_settings(
-    plugins: tuple[str, ...],
-    *,
-    backend: str,
-    language: str,
-    preprocess: str | None,
-    backend_options: Mapping[str, Any],
-    timeout: float | None,
-    max_pixels: int | None,
-) -> _Settings:
-    """Check a configuration in the main process, raising the ConfigError a user can act on."""
-    from pydantic import ValidationError
-
-    from harness.backends import BackendSpec
-    from harness.pipeline import build_pipeline, describe_params, parse_pipeline
-    from harness.plugins import get_registry
-    from harness.validation import describe_errors
-
-    registry = get_registry(plugins)
-    backend_class = registry.backend(backend)
-    availability = backend_class.availability()
-    if not availability.ok:
-        raise EngineNotInstalledError(
-            f"backend {backend!r} cannot run here: {availability.reason}", fix=availability.fix or None
-        )
-    backend_class.engine_language(language)
-    try:
-        options = backend_class.Options(**dict(backend_options))
-    except ValidationError as error:
-        problems = describe_errors(error, backend_class.Options)
-        raise ConfigError(
-            f"bad option for backend {backend!r}: {problems}",
-            fix=f"valid options: {describe_params(backend_class.Options)}",
-        ) from None
-    build_pipeline(preprocess, registry.steps())
-    if timeout is not None and timeout <= 0:
-        raise ConfigError(f"timeout must be a positive number of seconds, not {timeout}")
-    if max_pixels is not None and max_pixels < 1:
-        raise ConfigError(f"max_pixels must be a positive number of pixels, not {max_pixels}")
-    return _Settings(
-        backend=BackendSpec.of(backend, options.model_dump(mode="json", exclude_unset=True)),
-        language=language,
-        pipeline=str(parse_pipeline(preprocess)),
-        timeout=timeout,
-        max_pixels=max_pixels,
-    )
 
 
 def _raise_for(outcome: Outcome, path: PathLike) -> None:

@@ -16,7 +16,7 @@ docs/documents.md.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from harness.backends import Box, Line, Word
@@ -50,6 +50,8 @@ class Page:
     notes: dict[str, Any] = field(default_factory=dict)
     #: the page's size in its file when it was shrunk before OCR
     downscaled_from: tuple[int, int] | None = None
+    #: why the page could not be read (``{"type": ..., "message": ...}``); its text is then empty
+    error: dict[str, str] | None = None
 
     @property
     def dpi(self) -> float:
@@ -66,6 +68,7 @@ class Page:
             "resolution": self.resolution,
             "resolution_source": self.resolution_source,
             "downscaled_from": list(self.downscaled_from) if self.downscaled_from else None,
+            "error": self.error,
             "notes": self.notes,
             "lines": [_line_dict(line) for line in self.lines],
         }
@@ -84,6 +87,7 @@ class Page:
             truncated=bool(data.get("truncated", False)),
             notes=dict(data.get("notes") or {}),
             downscaled_from=(int(downscaled[0]), int(downscaled[1])) if downscaled else None,
+            error=dict(data["error"]) if data.get("error") else None,
         )
 
 
@@ -106,6 +110,15 @@ class Document:
     def truncated(self) -> bool:
         """Whether any page's text was cut short by the engine (Aspose's evaluation mode)."""
         return any(page.truncated for page in self.pages)
+
+    @property
+    def failed_pages(self) -> list[Page]:
+        """Pages that could not be read (each with its ``error``)."""
+        return [page for page in self.pages if page.error]
+
+    def readable(self) -> Document:
+        """This document without its failed pages (what the page-image writers can draw)."""
+        return replace(self, pages=[page for page in self.pages if not page.error])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,11 +144,22 @@ class Document:
 
     @classmethod
     def from_outcomes(
-        cls, source: str, backend: str, language: str, pipeline: str, outcomes: Sequence[Outcome]
+        cls,
+        source: str,
+        backend: str,
+        language: str,
+        pipeline: str,
+        outcomes: Sequence[Outcome],
+        errors: Mapping[int, Exception] | None = None,
     ) -> Document:
-        """The document of a file's successful outcomes, one per page in page order."""
+        """The document of a file's outcomes, one per page in page order; ``errors`` by page number
+        gives the pages that failed, kept as pages with their error and no text."""
         pages = []
         for number, outcome in enumerate(outcomes, start=1):
+            if errors and number in errors:
+                error = {"type": type(errors[number]).__name__, "message": str(errors[number])}
+                pages.append(Page(number=number, text="", error=error))
+                continue
             width, height = outcome.image_size if outcome.image_size else (None, None)
             pages.append(
                 Page(

@@ -2,6 +2,8 @@
 
 Contract
 --------
+``await executor.warm_up(task)`` runs a warm-up task (engine created, language
+loaded, nothing read) once on every worker, so jobs timed after it are warm.
 ``await executor.run(task, timeout=...)`` waits for a free worker, runs one
 :class:`~harness.worker.Task` there and returns its :class:`~harness.worker.Outcome`.
 It never raises for anything the task, its image or its engine does: failures
@@ -67,6 +69,8 @@ T = TypeVar("T")
 
 START_METHOD = "spawn"
 WORKER_NAME = "ocr-harness-worker"
+#: Processes that never re-import the caller's ``__main__``: ours, and a LocalCluster's Dask workers.
+NO_MAIN_PROCESSES = (WORKER_NAME, "Dask Worker process")
 #: How long a new worker may take to start Python and import harness.worker.
 STARTUP_TIMEOUT = 120.0
 #: How long ``close()`` lets a worker release its engines before killing it.
@@ -83,6 +87,14 @@ def default_threads(workers: int) -> int:
     return max(1, usable_cpus() // workers)
 
 
+def process_env(
+    plugin_modules: tuple[str, ...], threads: int, env: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """A worker process's environment, set before any engine is imported (local or Dask):
+    what the backends declare for ``threads`` threads, then ``env``."""
+    return {**_backends_worker_env(plugin_modules, threads), **(env or {})}
+
+
 class Executor(ABC):
     """Runs tasks and returns outcomes; see the module docstring for the contract."""
 
@@ -95,6 +107,15 @@ class Executor(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Stop the workers, releasing their engines; idempotent."""
+
+    async def warm_up(self, task: Task, *, timeout: float | None = None) -> list[Outcome]:
+        """Run a warm-up ``task`` (``Task.warm_up``) on every worker, before any job is timed.
+
+        ``workers`` copies at once: each takes a worker of its own, since none ends
+        before all have started. A worker started later (to replace a dead one) is
+        not warmed; its first job in a language times the load apart and is cold.
+        """
+        return list(await asyncio.gather(*(self.run(task, timeout=timeout) for _ in range(self.workers))))
 
     @abstractmethod
     def describe(self) -> dict[str, Any]:
@@ -150,7 +171,7 @@ def _install_main_skipping() -> None:
 
     def get_preparation_data(name: str) -> dict[str, Any]:
         data = original(name)
-        if name == WORKER_NAME:
+        if name.startswith(NO_MAIN_PROCESSES):
             data.pop("init_main_from_path", None)
             data.pop("init_main_from_name", None)
         return data
@@ -190,7 +211,7 @@ class ProcessExecutor(Executor):
             threads_per_worker if threads_per_worker is not None else default_threads(self.workers)
         )
         self.plugin_modules = tuple(plugin_modules)
-        self.env = {**_backends_worker_env(self.plugin_modules, self.threads_per_worker), **(env or {})}
+        self.env = process_env(self.plugin_modules, self.threads_per_worker, env)
         self._context: Any = multiprocessing.get_context(START_METHOD)
         self._slots = asyncio.Semaphore(self.workers)
         self._idle: list[_Worker] = []

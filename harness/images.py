@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from harness.defaults import MAX_PIXELS_ENV
 from harness.errors import ImageReadError
 from harness.files import ensure_regular
 from harness.pdf_pages import DEFAULT_PDF_DPI, count_pdf_pages, is_pdf, render_pdf_page
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 #: Pillow's own default (about 89 megapixels): a 600-DPI A3 scan still fits.
 DEFAULT_MAX_PIXELS = 89_478_485
-MAX_PIXELS_ENV = "OCR_HARNESS_MAX_IMAGE_PIXELS"
 #: Key in a loaded image's ``info``: the pixel limit it was loaded under.
 MAX_PIXELS_INFO = "ocr_harness_max_pixels"
 

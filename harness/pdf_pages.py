@@ -68,7 +68,7 @@ def render_pdf_page(
                 scale = size[0] / width_pt
                 downscaled_from = full
             if size[0] * size[1] > max_pixels:
-                from harness.images import MAX_PIXELS_ENV
+                from harness.defaults import MAX_PIXELS_ENV
 
                 raise ImageReadError(
                     f"{path}: page {page + 1} rendered at {dpi:g} dpi would be {size[0]}x{size[1]}, over "

@@ -84,7 +84,12 @@ class RunResult:
         return int(self.row(backend, pipeline)["failed"])
 
     def check(
-        self, *, backend: str | None = None, baseline: str | Path | None = None, **limits: Any
+        self,
+        *,
+        backend: str | None = None,
+        baseline: str | Path | None = None,
+        allow_config_change: bool = False,
+        **limits: Any,
     ) -> list[CheckResult]:
         """Run the CI gate's checks (``max_cer="2%"``, ``min_pages_per_s=1``, ...); returns every result."""
         from harness.check import load_baseline, run_checks
@@ -92,7 +97,13 @@ class RunResult:
 
         cli = Thresholds.model_validate(limits)
         loaded = load_baseline(baseline) if baseline is not None else None
-        return run_checks(self.data, cli=cli, baseline=loaded, backends=[backend] if backend else None)
+        return run_checks(
+            self.data,
+            cli=cli,
+            baseline=loaded,
+            backends=[backend] if backend else None,
+            allow_config_change=allow_config_change,
+        )
 
     def assert_check(self, **kwargs: Any) -> None:
         """Like :meth:`check`, but fails the test with every failed check's message."""

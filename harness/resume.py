@@ -104,11 +104,14 @@ def continue_run(run_dir: Path, info: RunInfo) -> None:
 
 
 def done_jobs(run_dir: Path) -> set[tuple[Any, Any, Any]]:
-    """(dataset, sample id, key) of every job stored as ``ok`` or ``skipped``: not run again."""
+    """(dataset, sample id, key) of every job stored as ``ok`` or ``skipped``: not run again.
+
+    Only round 1 counts: records of later timing rounds (``round``) are timings, not jobs.
+    """
     return {
         (record.get("dataset"), record.get("sample_id"), record.get("key"))
         for record in read_run_results(run_dir)
-        if record.get("status") in ("ok", "skipped")
+        if record.get("status") in ("ok", "skipped") and record.get("round", 1) == 1
     }
 
 

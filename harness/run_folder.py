@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import InputError, OutputError
 from harness.files import describe_os_error, write_text_atomic
-from harness.store import ResultStore, read_results
+from harness.store import ResultStore, iter_results, read_results
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,9 +61,13 @@ TEXT_COLUMNS = frozenset(
         "text",
         "failures",
         "failure_policy",
+        "measured_in",
+        "speed_from_cache",
+        "thumbnail",
+        "thumbnail_read",
     }
 )
-BOOL_COLUMNS = frozenset({"truncated", "comparable", "cold"})
+BOOL_COLUMNS = frozenset({"truncated", "comparable", "cold", "cached"})
 #: Identifies a sample across runs and groups.
 SAMPLE_KEY = ("dataset", "sample_id", "page")
 GROUP_KEY = ("backend", "pipeline")
@@ -85,6 +90,8 @@ class BackendInfo(_Record):
     fingerprint: dict[str, Any] = Field(default_factory=dict)
     thread_settings: dict[str, Any] | None = None
     executor: dict[str, Any] | None = None
+    #: start-up before timing: engine_init_s, languages_s per language, warm-up errors
+    load: dict[str, Any] | None = None
 
 
 class DatasetInfo(_Record):
@@ -133,6 +140,9 @@ class RunInfo(_Record):
 
     format_version: int = FORMAT_VERSION
     suite: str | None = None
+    #: "local" or "dask"; a Dask run names its scheduler (None: a LocalCluster started for the run)
+    executor: str | None = None
+    scheduler: str | None = None
     started: str | float | None = None
     finished: str | float | None = None
     interrupted: bool = False
@@ -143,6 +153,7 @@ class RunInfo(_Record):
     workers: int | None = None
     threads_per_worker: int | None = None
     timeout_s: float | None = None
+    rounds: int = 1
     backends: dict[str, BackendInfo] = Field(default_factory=dict)
     datasets: dict[str, DatasetInfo] = Field(default_factory=dict)
     pipelines: list[str] = Field(default_factory=list)
@@ -283,6 +294,11 @@ def open_store(run_dir: Path) -> ResultStore:
 def read_run_results(run_dir: str | Path) -> list[dict[str, Any]]:
     """Every stored job record of the run (a torn last line is ignored)."""
     return read_results(Path(run_dir) / RESULTS_FILE)
+
+
+def iter_run_results(run_dir: str | Path) -> Iterator[dict[str, Any]]:
+    """The stored job records one by one, read as they are used (memory stays flat)."""
+    return iter_results(Path(run_dir) / RESULTS_FILE)
 
 
 # --- samples.csv and summary.csv ----------------------------------------------------------

@@ -1,8 +1,7 @@
 """Running a suite: plan the jobs, run them through an executor, store every result as it ends.
 
-A job is one sample x backend x pipeline, with a stable key (a hash of the image
-bytes, page, pipeline, backend name, version and options, and language), so the
-same job has the same key in every run.
+A job is one sample x backend x pipeline, planned with a stable key
+(:mod:`harness.plan`).
 
 Backends run one after another, and the pipelines of a backend one after
 another, so engines never compete for cores and each backend x pipeline group
@@ -13,31 +12,25 @@ image) is a row with its error, never a failed run. Jobs that cannot run are
 rows too, written before the run starts: samples whose files are broken
 (``error``) and samples in a language the backend cannot read (``skipped``).
 
-The executor is an interface (:class:`harness.executor.Executor`): pass
-``executor_factory`` to run the same jobs elsewhere.
+Jobs the result cache holds are rows without running (harness/result_cache.py). The
+executor is an interface (:class:`harness.executor.Executor`; local or Dask).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from harness.errors import (
-    GroundTruthError,
-    ImageReadError,
-    InputError,
-    UnsupportedLanguageError,
-)
-from harness.hashing import file_sha256
+from harness.errors import UnsupportedLanguageError
+from harness.plan import Job, plan_jobs, skip_warning
+from harness.result_cache import JobCache, JobThumbnails
 from harness.resume import continue_run, done_jobs, hold_run_folder
 from harness.run_folder import (
     BackendInfo,
@@ -53,40 +46,12 @@ from harness.store import ResultStore
 from harness.worker import Outcome, Task
 
 if TYPE_CHECKING:
-    from harness.datasets import Sample
     from harness.executor import Executor
     from harness.progress import Progress
     from harness.suite import BackendEntry, RunConfig, Suite
 
 ExecutorFactory = Callable[["BackendEntry", int, int], "Executor"]
 """Makes the executor for one backend: ``(backend, workers, threads_per_worker) -> Executor``."""
-
-
-@dataclass(frozen=True)
-class Job:
-    """One planned job. ``skip_reason`` or ``problem`` set: it is recorded without running."""
-
-    key: str
-    sample: Sample
-    backend: BackendEntry
-    pipeline: str
-    language: str
-    skip_reason: str | None = None
-    problem_type: str | None = None
-
-    @property
-    def runnable(self) -> bool:
-        return self.skip_reason is None and self.problem_type is None
-
-    def task(self, *, max_pixels: int | None = None) -> Task:
-        return Task(
-            image=str(self.sample.image),
-            backend=self.backend.spec,
-            pipeline=self.pipeline,
-            page=self.sample.page,
-            language=self.language,
-            max_pixels=max_pixels,
-        )
 
 
 @dataclass
@@ -97,96 +62,6 @@ class RunOutcome:
     jobs: int
     counts: Counter[str] = field(default_factory=Counter)
     interrupted: bool = False
-
-
-# --- planning ----------------------------------------------------------------------
-
-
-def job_key(image_digest: str, page: int, pipeline: str, backend: BackendEntry, language: str) -> str:
-    """The stable key of a job: equal inputs give equal keys, in any run."""
-    payload = json.dumps(
-        {
-            "image": image_digest,
-            "page": page,
-            "pipeline": pipeline,
-            "backend": backend.name,
-            "version": backend.version,
-            "options": backend.resolved_options,
-            "language": language,
-        },
-        sort_keys=True,
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def plan_jobs(suite: Suite) -> list[Job]:
-    """Every job of the suite, backend by backend, pipeline by pipeline, sample by sample."""
-    digests: dict[Path, str] = {}
-    jobs = []
-    for backend in suite.backends:
-        languages = set(backend.backend_class.languages())
-        for pipeline in suite.pipelines:
-            for entry in suite.datasets:
-                for sample in entry.dataset.samples:
-                    if sample.image not in digests:
-                        digests[sample.image] = _image_digest(sample.image)
-                    language = backend.language or sample.language
-                    key = job_key(digests[sample.image], sample.page, pipeline, backend, language)
-                    jobs.append(
-                        Job(
-                            key=key,
-                            sample=sample,
-                            backend=backend,
-                            pipeline=pipeline,
-                            language=language,
-                            skip_reason=None if language in languages else _cannot_read(backend, language),
-                            problem_type=_problem_type(sample),
-                        )
-                    )
-    return jobs
-
-
-def _image_digest(path: Path) -> str:
-    try:
-        return file_sha256(path)
-    except OSError:
-        return f"unreadable:{path}"
-
-
-def _cannot_read(backend: BackendEntry, language: str) -> str:
-    from harness.backends import LANGUAGES
-
-    what = (
-        f"{LANGUAGES[language]} ({language!r})" if language in LANGUAGES else f"unknown language {language!r}"
-    )
-    return f"backend {backend.name!r} cannot read {what}"
-
-
-def _problem_type(sample: Sample) -> str | None:
-    """The error class a broken sample's row gets (its files are never handed to an engine)."""
-    if not sample.problem:
-        return None
-    if getattr(sample, "problem_type", None):
-        return str(sample.problem_type)
-    problem_file = getattr(sample, "problem_file", None)
-    if problem_file is not None and Path(problem_file) == Path(sample.image):
-        return ImageReadError.__name__
-    if problem_file is not None:
-        return GroundTruthError.__name__
-    return InputError.__name__
-
-
-def skip_warning(jobs: Iterable[Job]) -> str | None:
-    """One line announcing the skipped jobs and why, or None."""
-    reasons = Counter(job.skip_reason for job in jobs if job.skip_reason and job.problem_type is None)
-    if not reasons:
-        return None
-    total = sum(reasons.values())
-    details = "; ".join(
-        f"{reason} ({count} job{'s' if count != 1 else ''})" for reason, count in reasons.items()
-    )
-    return f"warning: {total} job{'s' if total != 1 else ''} will be skipped, not run: {details}"
 
 
 # --- records -------------------------------------------------------------------------
@@ -221,6 +96,7 @@ def make_record(
         **outcome.to_dict(),
         "started": started,
         "finished": finished,
+        "cached": False,  # True for an outcome reused from the result cache (with measured_in)
     }
 
 
@@ -233,6 +109,10 @@ def default_executor_factory(suite: Suite) -> ExecutorFactory:
     def make(backend: BackendEntry, workers: int, threads: int) -> Executor:
         from harness.executor import InlineExecutor, ProcessExecutor
 
+        if suite.run.executor == "dask":
+            from harness.dask_executor import DaskExecutor
+
+            return DaskExecutor.for_suite(suite, workers, threads)
         if suite.run.serial:
             return InlineExecutor(plugin_modules=suite.plugin_modules, threads_per_worker=threads)
         return ProcessExecutor(
@@ -263,29 +143,80 @@ async def execute(
 ) -> Counter[str]:
     """Run the runnable jobs, group by group, storing each record as its job ends.
 
-    ``run_facts`` (if given) collects per-backend executor descriptions and the
-    engines' thread settings for run.json. Returns record counts by status.
+    Each backend's workers are warmed up (engine created, every language its jobs
+    need loaded) before its first group is timed. With ``suite.run.rounds`` > 1 the
+    groups run again round after round in the same order (A B A B), on the same
+    warm workers; later rounds' records carry ``round``. ``run_facts`` (if given)
+    collects per-backend executor descriptions, thread settings and load times for
+    run.json. Returns record counts by status.
     """
     factory = executor_factory or default_executor_factory(suite)
     workers, threads = worker_plan(suite)
     counts: Counter[str] = Counter()
     facts = run_facts if run_facts is not None else {}
-    for backend in suite.backends:
-        backend_jobs = [job for job in jobs if job.backend is backend and job.runnable]
-        if not backend_jobs:
-            continue
-        executor = factory(backend, workers, threads)
-        backend_facts = facts.setdefault(backend.label, {})
-        backend_facts["executor"] = executor.describe()
-        async with executor:
-            for pipeline in suite.pipelines:
-                group = [job for job in backend_jobs if job.pipeline == pipeline]
-                if not group:
-                    continue
-                if progress is not None:
-                    progress.start_group(f"{backend.label} · {pipeline}")
-                await _run_group(executor, group, store, progress, suite.run, counts, backend_facts)
+    rounds = suite.run.rounds
+    thumbnails = JobThumbnails(suite.plugin_modules)
+    executors: dict[str, Executor] = {}
+    # Timed rounds always measure afresh: the cache serves single-round runs only (it still learns).
+    with JobCache.open(suite, store.path.parent.name) as cache:
+        try:
+            for round_number in range(1, rounds + 1):
+                for backend in suite.backends:
+                    backend_jobs = [job for job in jobs if job.backend is backend and job.runnable]
+                    if rounds == 1:
+                        backend_jobs = cache.reuse(
+                            backend_jobs, make_record, thumbnails, store, counts, progress
+                        )
+                    if not backend_jobs:
+                        continue
+                    backend_facts = facts.setdefault(backend.label, {})
+                    executor = executors.get(backend.label)
+                    if executor is None:
+                        # A Dask executor connects in __aenter__.
+                        executor = await factory(backend, workers, threads).__aenter__()
+                        executors[backend.label] = executor
+                        backend_facts["executor"] = executor.describe()
+                        await _warm_up(executor, backend, backend_jobs, suite.run.timeout, backend_facts)
+                    for pipeline in suite.pipelines:
+                        group = [job for job in backend_jobs if job.pipeline == pipeline]
+                        if not group:
+                            continue
+                        if progress is not None:
+                            where = f" · round {round_number}/{rounds}" if rounds > 1 else ""
+                            progress.start_group(f"{backend.label} · {pipeline}{where}")
+                        await _run_group(executor, group, store, progress, suite.run, counts,
+                                         backend_facts, cache, thumbnails, round_number)  # fmt: skip
+                    if round_number == rounds:  # its last group: free its workers for the next backend
+                        await executors.pop(backend.label).close()
+        finally:
+            for executor in executors.values():
+                await executor.close()
     return counts
+
+
+async def _warm_up(
+    executor: Executor,
+    backend: BackendEntry,
+    jobs: list[Job],
+    timeout: float,
+    backend_facts: dict[str, Any],
+) -> None:
+    """Load the engine and each language on every worker; record the load times (start-up, untimed)."""
+    loads: dict[str, Any] = {"engine_init_s": None, "languages_s": {}, "errors": []}
+    for language in sorted({job.language for job in jobs}):
+        task = Task(image="", backend=backend.spec, language=language, warm_up=True)
+        outcomes = await executor.warm_up(task, timeout=timeout)
+        for outcome in outcomes:
+            if not outcome.ok:
+                loads["errors"].append(f"{language}: {outcome.error_type}: {outcome.error_message}")
+                continue
+            if "engine_init" in outcome.timings:
+                loads["engine_init_s"] = max(loads["engine_init_s"] or 0.0, outcome.timings["engine_init"])
+            seconds = outcome.timings.get("warm_up", 0.0)
+            loads["languages_s"][language] = max(loads["languages_s"].get(language, 0.0), seconds)
+            if outcome.thread_settings and "thread_settings" not in backend_facts:
+                backend_facts["thread_settings"] = outcome.thread_settings
+    backend_facts["load"] = loads
 
 
 async def _run_group(
@@ -296,17 +227,25 @@ async def _run_group(
     settings: RunConfig,
     counts: Counter[str],
     backend_facts: dict[str, Any],
+    cache: JobCache,
+    thumbnails: JobThumbnails,
+    round_number: int = 1,
 ) -> None:
     pending = iter(jobs)  # shared by the consumers: each takes the next job when it is free
 
     async def consume() -> None:
         for job in pending:
+            task, names = thumbnails.task(job, job.task(max_pixels=settings.max_image_pixels))
             started = time.time()
-            task = job.task(max_pixels=settings.max_image_pixels)
             outcome = await executor.run(task, timeout=settings.timeout)
-            record = make_record(job, outcome, started=started, finished=time.time())
+            record = {**make_record(job, outcome, started=started, finished=time.time()), "thumbnails": names}
+            thumbnails.keep(outcome.thumbnails, names)  # stored apart, never in a record
+            if round_number > 1:
+                record["round"] = round_number
+            else:
+                counts[record["status"]] += 1
+                cache.remember(job, record, outcome.to_dict())
             store.append(record)
-            counts[record["status"]] += 1
             if outcome.thread_settings and "thread_settings" not in backend_facts:
                 backend_facts["thread_settings"] = outcome.thread_settings
             if progress is not None:
@@ -338,6 +277,8 @@ def run_info(suite: Suite, workers: int, threads: int) -> RunInfo:
         )
     return RunInfo(
         suite=suite.name,
+        executor=suite.run.executor,
+        scheduler=suite.run.scheduler,
         started=_utc_now(),
         harness=harness_info(),
         normalisation=suite.profile.settings(),
@@ -345,6 +286,7 @@ def run_info(suite: Suite, workers: int, threads: int) -> RunInfo:
         workers=workers,
         threads_per_worker=threads,
         timeout_s=suite.run.timeout,
+        rounds=suite.run.rounds,
         backends=backends,
         datasets={
             entry.dataset.name: DatasetInfo(
@@ -426,6 +368,7 @@ def _run_locked(
     for label, backend_facts in facts.items():
         info.backends[label].thread_settings = backend_facts.get("thread_settings")
         info.backends[label].executor = backend_facts.get("executor")
+        info.backends[label].load = backend_facts.get("load")
     write_run_info(run_dir, info)
     if resume is None:
         point_latest(run_dir)
@@ -455,7 +398,7 @@ def _run_with_progress(
     """Run the jobs with a progress display; True if interrupted (Ctrl-C)."""
     from harness.progress import Progress
 
-    progress = Progress(len(runnable), stream=log, live=live)
+    progress = Progress(len(runnable) * suite.run.rounds, stream=log, live=live)
     try:
         outcome.counts.update(
             asyncio.run(
@@ -476,10 +419,13 @@ def _plan_line(
 ) -> str:
     samples = sum(len(entry.dataset.samples) for entry in suite.datasets)
     how = "in this process" if suite.run.serial else f"on {workers} worker{'s' if workers != 1 else ''}"
+    how += " (Dask)" if suite.run.executor == "dask" else ""
     return (
         f"{suite.name}: {len(runnable)} jobs to run ({samples} samples x {len(suite.backends)} backends x "
         f"{len(suite.pipelines)} pipelines, {len(jobs) - len(runnable)} not run) {how}, "
-        f"{threads} thread{'s' if threads != 1 else ''} each; writing {run_dir}"
+        f"{threads} thread{'s' if threads != 1 else ''} each"
+        + (f", timed {suite.run.rounds} rounds" if suite.run.rounds > 1 else "")
+        + f"; writing {run_dir}"
     )
 
 

@@ -26,7 +26,7 @@ import numpy as np
 Statistic = Literal["mean", "ratio"]
 
 # Bounds the resampling matrix (resamples x samples) held in memory at once.
-_MAX_CHUNK_ELEMENTS = 4_000_000
+_MAX_CHUNK_ELEMENTS = 250_000
 
 
 @dataclass(frozen=True)

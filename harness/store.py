@@ -77,29 +77,35 @@ def read_results(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 
 def iter_results(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """The records of a results.jsonl one by one, read line by line (memory stays flat)."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        handle = open(path, "rb")  # noqa: SIM115 (closed by the with below, in the generator)
     except FileNotFoundError:
         raise InputError(
             f"{path}: no such results file", fix="pass a run folder written by 'ocr-harness run'"
         ) from None
-    lines = data.split(b"\n")
-    last = len(lines) - 1
-    for number, raw in enumerate(lines):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw.decode("utf-8"))
-            if not isinstance(record, dict):
-                raise ValueError("not a JSON object")
-        except (ValueError, UnicodeDecodeError) as error:
-            if number == last:  # no final newline: the write was cut short
-                log.info("%s: ignoring a torn last line (the run was stopped while writing it)", path)
-            else:
-                log.warning("%s: line %d is damaged and was skipped (%s)", path, number + 1, error)
-            continue
-        yield record
+    with handle:
+        for number, raw in enumerate(handle):
+            record = _parse(path, number, raw)
+            if record is not None:
+                yield record
+
+
+def _parse(path: Path, number: int, raw: bytes) -> dict[str, Any] | None:
+    if not raw.strip():
+        return None
+    try:
+        record = json.loads(raw.decode("utf-8"))
+        if not isinstance(record, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as error:
+        if not raw.endswith(b"\n"):  # no final newline: the write was cut short
+            log.info("%s: ignoring a torn last line (the run was stopped while writing it)", path)
+        else:
+            log.warning("%s: line %d is damaged and was skipped (%s)", path, number + 1, error)
+        return None
+    return record
 
 
 def _drop_torn_tail(path: Path) -> None:

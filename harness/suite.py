@@ -78,6 +78,14 @@ class RunConfig(_Strict):
     timeout: float = Field(DEFAULT_TIMEOUT, gt=0, description="seconds per job before its worker is stopped")
     output: str = Field(DEFAULT_OUTPUT, description="folder run folders are written under")
     serial: bool = Field(False, description="run in this process, one job at a time (debugging)")
+    executor: Literal["local", "dask"] = Field("local", description="local worker processes, or Dask")
+    scheduler: str | None = Field(
+        None, pattern=r"^(tcp|tls|inproc|ucx|ws|wss)://.+", description="a Dask scheduler (tcp://HOST:PORT)"
+    )
+    shared_storage: bool = Field(False, description="Dask workers see the datasets: send paths, not bytes")
+    cache: bool = Field(True, description="reuse outcomes from the result cache (false: run every job)")
+    refresh: bool = Field(False, description="run every job and overwrite its cached outcome")
+    rounds: int = Field(1, ge=1, description="timed rounds, groups interleaved; accuracy from round 1")
     max_image_pixels: int | None = Field(
         None, ge=1, description="pixel limit per page (default: OCR_HARNESS_MAX_IMAGE_PIXELS or 89,478,485)"
     )
@@ -239,6 +247,11 @@ def build_suite(
     raw_backends = _list(data.get("backends"))
     metrics = top.metrics if top else validate_section(MetricsConfig, data, "metrics")
     run = top.run if top else validate_section(RunConfig, data, "run")
+    if run is not None:
+        if run.scheduler and run.executor != "dask":
+            errors.append('run.scheduler: a scheduler is used only with executor = "dask"')
+        if run.serial and run.executor == "dask":
+            errors.append('run.serial: runs in this process, so it cannot be combined with executor = "dask"')
 
     name = (top.name if top else None) or "suite"
     if not _SAFE_NAME.fullmatch(name):

@@ -68,6 +68,10 @@ class Thresholds(BaseModel):
 
     max_cer: Quantity = Field(default=None, description="highest micro CER allowed (0.05, '5%')")
     max_wer: Quantity = Field(default=None, description="highest micro WER allowed")
+    max_cer_unordered: Quantity = Field(
+        default=None, description="highest order-independent CER allowed (reading order ignored)"
+    )
+    max_bow_wer: Quantity = Field(default=None, description="highest bag-of-words WER allowed")
     min_pages_per_s: float | None = Field(default=None, gt=0, description="lowest throughput allowed")
     max_failed: int | None = Field(default=None, ge=0, description="most failed jobs allowed per group")
     max_cer_increase: Quantity = Field(

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 #: The first message a worker sends, once its environment is set and it can take tasks.
 READY = "ready"
+#: Part of every result-cache key: bump it when run_task changes what an outcome holds
+#: (loading, preprocessing or recognition), so no outcome of the old logic is reused.
+WORKER_LOGIC_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,10 @@ class Task:
     page: int = 0
     language: str = "en"
     max_pixels: int | None = None
+    #: thumbnails to make for reports while the image is loaded: "original", "preprocessed"
+    thumbnails: tuple[str, ...] = ()
+    #: only create the engine and load ``language`` (no image is read): start-up, timed apart
+    warm_up: bool = False
     #: shrink a larger page to this many pixels as it is loaded (extract and the API; never in run)
     pixel_budget: int | None = None
     #: resolution PDF pages are rendered at
@@ -53,7 +60,8 @@ class Outcome:
     notes: dict[str, Any] = field(default_factory=dict)
     error_type: str | None = None
     error_message: str | None = None
-    #: seconds per stage: load, preprocess, recognize (and engine_init on a cold job)
+    #: seconds per stage: load, preprocess, recognize; on a cold job also engine_init and/or
+    #: warm_up (loading the job's language), which are start-up and never recognition
     timings: dict[str, float] = field(default_factory=dict)
     cpu_seconds: float = 0.0
     peak_rss_mb: float = 0.0
@@ -67,13 +75,16 @@ class Outcome:
     #: the page's size in its file when it was shrunk on load to the pixel budget
     downscaled_from: tuple[int, int] | None = None
     thread_settings: dict[str, Any] = field(default_factory=dict)
+    #: JPEG bytes of the thumbnails the task asked for (the runner stores them; never in a record)
+    thumbnails: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.error_type is None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Everything but the thumbnails' bytes (the runner stores those apart)."""
+        return {name: value for name, value in asdict(self).items() if name != "thumbnails"}
 
     def raise_error(self) -> None:
         """Re-raise a failed outcome as the harness exception it came from."""
@@ -94,6 +105,8 @@ class WorkerState:
     plugin_modules: tuple[str, ...] = ()
     threads: int = 1
     engines: dict[BackendSpec, Any] = field(default_factory=dict)
+    #: (backend, language) pairs whose models this process has loaded
+    warm: set[tuple[BackendSpec, str]] = field(default_factory=set)
 
     def engine(self, spec: BackendSpec) -> tuple[Any, bool]:
         """The engine for ``spec``, and whether it was created just now (a cold start)."""
@@ -112,6 +125,16 @@ class WorkerState:
             with contextlib.suppress(Exception):  # closing is best effort at shutdown
                 engine.close()
         self.engines.clear()
+        self.warm.clear()
+
+    def warm_up(self, spec: BackendSpec, language: str, engine: Any) -> float | None:
+        """Load ``language`` into ``engine`` unless done before; the seconds it took, or None."""
+        if (spec, language) in self.warm:
+            return None
+        start = time.perf_counter()
+        engine.warm_up(language)
+        self.warm.add((spec, language))
+        return time.perf_counter() - start
 
 
 def run_task(task: Task, state: WorkerState) -> Outcome:
@@ -122,6 +145,8 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
 
     outcome = Outcome(worker_pid=os.getpid())
     cpu_start = time.process_time()
+    if task.warm_up:
+        return _warm_up(task, state, outcome, cpu_start)
     stage = "load"
     try:
         start = time.perf_counter()
@@ -137,6 +162,7 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
         loaded_dpi = _horizontal_dpi(image.info.get("dpi"))
         outcome.resolution_source = image.info.get("dpi_source", "image") if loaded_dpi else None
         outcome.downscaled_from = image.info.get("downscaled_from")
+        _thumbnail(task, outcome, "original", image)
 
         stage = "preprocess"
         start = time.perf_counter()
@@ -147,6 +173,7 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
         if loaded_dpi:
             # Tenths of a dpi: PNG stores pixels per metre, so its 300 dpi reads back as 299.9994.
             outcome.resolution = round(loaded_dpi * image.width / loaded_width, 1)
+        _thumbnail(task, outcome, "preprocessed", image)
 
         stage = "engine_init"
         start = time.perf_counter()
@@ -155,6 +182,11 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
             outcome.timings["engine_init"] = time.perf_counter() - start
         outcome.thread_settings = engine.thread_settings()
         engine.engine_language(task.language)
+        stage = "warm_up"
+        loading = state.warm_up(task.backend, task.language, engine)
+        if loading is not None:  # the first page in this language here: loading is start-up
+            outcome.timings["warm_up"] = loading
+            outcome.cold = True
 
         stage = "recognize"
         start = time.perf_counter()
@@ -172,6 +204,43 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
     except Exception as error:  # an engine's own exception: data for this row, not a crash
         outcome.error_type = EngineError.__name__
         outcome.error_message = f"{task.image}: {stage} failed: {type(error).__name__}: {error}"
+    outcome.cpu_seconds = time.process_time() - cpu_start
+    outcome.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return outcome
+
+
+def _thumbnail(task: Task, outcome: Outcome, kind: str, image: Any) -> None:
+    """Make a thumbnail the task asked for; timed apart, so the stages' timings stay the engine's."""
+    if kind not in task.thumbnails:
+        return
+    from harness.thumbnails import encode_thumbnail
+
+    start = time.perf_counter()
+    with contextlib.suppress(Exception):  # a thumbnail is never a reason for a job to fail
+        outcome.thumbnails[kind] = encode_thumbnail(image)
+    outcome.timings["thumbnail"] = outcome.timings.get("thumbnail", 0.0) + time.perf_counter() - start
+
+
+def _warm_up(task: Task, state: WorkerState, outcome: Outcome, cpu_start: float) -> Outcome:
+    """Create the engine and load the task's language; the outcome holds the times, no text."""
+    stage = "engine_init"
+    try:
+        start = time.perf_counter()
+        engine, outcome.cold = state.engine(task.backend)
+        if outcome.cold:
+            outcome.timings["engine_init"] = time.perf_counter() - start
+        outcome.thread_settings = engine.thread_settings()
+        engine.engine_language(task.language)
+        stage = "warm_up"
+        loading = state.warm_up(task.backend, task.language, engine)
+        outcome.timings["warm_up"] = loading or 0.0
+        outcome.text = ""
+    except OcrHarnessError as error:
+        outcome.error_type = type(error).__name__
+        outcome.error_message = str(error)
+    except Exception as error:  # recorded; the jobs themselves will meet the same fault
+        outcome.error_type = EngineError.__name__
+        outcome.error_message = f"{task.backend}: {stage} failed: {type(error).__name__}: {error}"
     outcome.cpu_seconds = time.process_time() - cpu_start
     outcome.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return outcome

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import NoReturn
 
@@ -53,3 +54,13 @@ def preprocessing_runs(real_dev: Path, tmp_path_factory: pytest.TempPathFactory)
         assert code == 0, f"ocr-harness run failed for pipeline {pipeline}"
         folders.append((out / "latest").resolve())
     return folders[0], folders[1]
+
+
+# Runs in tests never read or fill the user's result cache: one folder for the session (fixtures
+# and subprocesses inherit it), and a fresh one for each test, so a test never reuses another's outcomes.
+os.environ["OCR_HARNESS_CACHE_DIR"] = tempfile.mkdtemp(prefix="ocr-harness-test-cache-")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_result_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCR_HARNESS_CACHE_DIR", str(tmp_path_factory.mktemp("result-cache")))

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import base64
-import io
 import re
 import shutil
 import subprocess
@@ -84,7 +82,9 @@ def test_report_is_self_contained_and_escapes_untrusted_text(report_run: Path):
         if t in ("script", "img", "link") and re.match(r"(https?:)?//", a.get("src") or a.get("href") or "")
     ]
     assert [t for t, _ in tags].count("script") == 1  # ours, inline
-    assert all((a.get("src") or "").startswith("data:image/") for t, a in tags if t == "img")
+    # Images are thumbnails beside the report, in the run folder: it opens offline as it is.
+    sources = [a.get("src") or "" for t, a in tags if t == "img"]
+    assert sources and all(src.startswith("thumbnails/") and (report_run / src).is_file() for src in sources)
     # Ground truth and OCR output are text, never markup.
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert not any(t == "img" and a.get("onerror") for t, a in tags)
@@ -99,17 +99,25 @@ def test_report_is_self_contained_and_escapes_untrusted_text(report_run: Path):
     assert "aspose · none" in html
 
 
-def test_thumbnails_are_downscaled(report_run: Path):
+def test_thumbnails_are_downscaled_jpegs_kept_by_content_and_reused(report_run: Path):
     from PIL import Image
+
+    from harness.thumbnails import ThumbnailStore
 
     html = write_html_report(report_run).read_text(encoding="utf-8")
     sources = [a["src"] for t, a in _tags(html) if t == "img"]
     assert len(sources) == 4  # three lines and the page: the other samples have no image
     for source in sources:
-        header, data = source.split(",", 1)
-        image = Image.open(io.BytesIO(base64.b64decode(data)))
-        assert image.width <= 1000
-    assert max(len(source) for source in sources) < 300_000  # the 600-dpi page shrank to a thumbnail
+        with Image.open(report_run / source) as image:
+            assert image.format == "JPEG" and image.width <= 1000 and image.height <= 1200
+    # The 600-dpi page shrank to a thumbnail.
+    assert max((report_run / source).stat().st_size for source in sources) < 300_000
+    # Made once, into the store by content hash: a second report makes none.
+    store = ThumbnailStore()
+    stamps = {path.name: path.stat().st_mtime_ns for path in store.folder.iterdir()}
+    assert {Path(source).name for source in sources} <= set(stamps)
+    write_html_report(report_run)
+    assert {path.name: path.stat().st_mtime_ns for path in store.folder.iterdir()} == stamps
 
 
 def test_confusions_and_classes_are_reported(report_run: Path):
@@ -316,11 +324,22 @@ def test_report_in_chromium_sorts_draws_and_escapes(report_run: Path, tmp_path: 
 @pytest.mark.browser
 @pytest.mark.slow
 def test_real_run_report_in_chromium(preprocessing_runs: tuple[Path, Path], tmp_path: Path):
-    plain, _ = preprocessing_runs
+    plain, downscaled = preprocessing_runs
     report = plain / "report.html"  # written by the runner at the end of the run
     assert report.is_file()
     dom = _chromium(tmp_path, "--dump-dom", report.as_uri()).stdout
-    assert dom.count('<img src="data:image/') == 4  # every scan embedded, nothing fetched
+    # Every scan shown from thumbnails/ beside the report (made by the workers), nothing fetched.
+    sources = re.findall(r'<img src="([^"]+)"', dom)
+    assert len(sources) == 4
+    assert all(src.startswith("thumbnails/") and (plain / src).is_file() for src in sources)
+    assert 'class="read"' not in dom  # no preprocessing: the engine read the scan as shown
+    # With a pipeline, each output also shows what the engine read: the downscaled image.
+    other = _chromium(tmp_path, "--dump-dom", (downscaled / "report.html").as_uri()).stdout
+    read = re.findall(r'<figure class="read"><img src="([^"]+)" width="(\d+)"', other)
+    assert len(read) == 4
+    for src, width in read:
+        assert (downscaled / src).is_file() and src not in sources
+        assert int(width) <= 500  # downscale(max_side=500): the image as the engine got it
     assert dom.count("<svg") >= 2
     assert "line_en_campbell1881_0063_28" in dom
     # Tesseract's English model does not read the Greek word: the diff strikes out Greek letters.

@@ -246,3 +246,25 @@ def test_a_pipeline_runs_its_steps_in_order_and_keeps_the_resolution() -> None:
     assert result.mode == "L" and result.size == (500, 350)
     assert set(np.unique(np.asarray(result))) == {0, 255}
     assert result.info["dpi"] == pytest.approx((200, 200))
+
+
+def test_deskew_fills_uncovered_corners_with_the_paper_colour() -> None:
+    grey_paper = text_page(ink=40).point(lambda value: 190 if value == 255 else value)
+    corrected = run("deskew", grey_paper.rotate(3, expand=True, fillcolor=190))
+    pixels = np.asarray(corrected)
+    corners = [pixels[0, 0], pixels[0, -1], pixels[-1, 0], pixels[-1, -1]]
+    assert all(abs(int(value) - 190) <= 2 for value in corners)
+    # A global threshold after it sees ink on paper, not paper against a white frame.
+    assert (
+        np.asarray(run("deskew|binarize(method=otsu)", grey_paper.rotate(3, expand=True, fillcolor=190))) == 0
+    ).mean() < 0.2
+
+
+def test_deskew_fill_follows_colour_paper() -> None:
+    page = text_page().convert("RGB").point(lambda value: value if value < 128 else 200)
+    tinted = Image.merge(
+        "RGB",
+        (page.getchannel(0), page.getchannel(1), page.getchannel(2).point(lambda v: v if v < 128 else 160)),
+    )
+    corrected = run("deskew", tinted.rotate(2, expand=True, fillcolor=(200, 200, 160)))
+    assert corrected.getpixel((0, 0)) == pytest.approx((200, 200, 160), abs=2)

@@ -9,9 +9,15 @@ import pytest
 from PIL import Image
 
 from harness.cli import main
-from harness.report.images import thumbnail
+from harness.hashing import file_sha256
+from harness.thumbnails import thumbnail_name
 
 pytest.importorskip("harness.report.html")
+
+
+def _shown(path: Path) -> str:
+    """How report.html refers to an image's thumbnail (beside it, named by content)."""
+    return f"thumbnails/{thumbnail_name(file_sha256(path), 0)}"
 
 
 def _page(path: Path, shade: int) -> Path:
@@ -39,8 +45,8 @@ def test_a_refused_image_is_never_shown(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 0
     html = (out / "latest" / "report.html").read_text(encoding="utf-8")
     sources = _img_sources(html)
-    assert thumbnail(data / "inside.png").uri in sources
-    assert thumbnail(secret).uri not in html
+    assert _shown(data / "inside.png") in sources
+    assert _shown(secret) not in html
     assert "outside the dataset folder" in html  # the row says why
 
 
@@ -67,7 +73,7 @@ def test_report_never_follows_paths_out_of_the_dataset(
         handle.write("".join(json.dumps(row) + "\n" for row in forged))
     assert main(["report", str(run_dir)]) == 0
     html = (run_dir / "report.html").read_text(encoding="utf-8")
-    assert thumbnail(data / "inside.png").uri in html
+    assert _shown(data / "inside.png") in html
     for image in (secret, sibling):
-        assert thumbnail(image).uri not in html
+        assert _shown(image) not in html
     assert html.count("image not found inside the dataset folder") == 3

@@ -175,7 +175,12 @@ def test_defaults_and_thresholds_are_kept(tmp_path, registry, dataset):
     assert suite.pipelines == ["none"]
     assert suite.backends[0].thresholds.max_cer == 0.05
     assert suite.backends[0].spec.options_dict == {"truncate_to": 4}
-    assert suite.backends[0].resolved_options == {"truncate_to": 4, "delay": 0.0}
+    assert suite.backends[0].resolved_options == {
+        "truncate_to": 4,
+        "delay": 0.0,
+        "language_load": 0.0,
+        "misread": 0,
+    }
     assert suite.profile.id == "casefold+historical@1"
     assert suite.failure_policy == "count_as_cer_1"
     assert suite.check == {"baseline": "reports/baseline"}

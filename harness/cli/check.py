@@ -19,7 +19,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "Check a run folder against thresholds: from these options, the suite's backend thresholds and "
             "its [check] table (in that order of precedence). Rates take fractions, percentages or "
             "percentage points: 0.05, 5%%, 0.5pp. An accuracy regression against a baseline run counts only "
-            "when its paired 95%% interval excludes zero. Exit 0: all passed; 1: a check failed; "
+            "when its paired 95%% interval excludes zero; a slowdown timed over several rounds only when it "
+            "holds across rounds. Groups pair with the baseline's by backend name and pipeline steps; any "
+            "other configuration difference (options, engine version, model hashes, normalisation, dataset) "
+            "fails unless --allow-config-change. Exit 0: all passed; 1: a check failed; "
             "2: a usage error; 3: an unreadable run folder or baseline; 5: an unwritable --junit file; "
             "70: an internal error."
         ),
@@ -27,6 +30,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("run", type=Path, metavar="RUN", help="run folder (e.g. reports/latest)")
     parser.add_argument("--max-cer", metavar="RATE", help="highest CER allowed, e.g. 0.05 or 5%%")
     parser.add_argument("--max-wer", metavar="RATE", help="highest WER allowed")
+    parser.add_argument(
+        "--max-cer-unordered",
+        metavar="RATE",
+        help="highest order-independent CER allowed (reading order ignored)",
+    )
+    parser.add_argument("--max-bow-wer", metavar="RATE", help="highest bag-of-words WER allowed")
     parser.add_argument("--min-pages-per-s", type=float, metavar="X", help="lowest pages per second allowed")
     parser.add_argument("--max-failed", type=int, metavar="N", help="most failed jobs allowed per group")
     parser.add_argument(
@@ -39,6 +48,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--max-wer-increase", metavar="PP", help="largest WER rise over the baseline")
     parser.add_argument(
         "--max-slowdown", metavar="PCT", help="largest pages/s drop against the baseline, e.g. 10%%"
+    )
+    parser.add_argument(
+        "--allow-config-change",
+        action="store_true",
+        help="list configuration differences from the baseline without failing on them",
     )
     parser.add_argument(
         "--backend", action="append", metavar="NAME", help="check only this backend (repeatable)"
@@ -57,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     given = {
         "max_cer": args.max_cer,
         "max_wer": args.max_wer,
+        "max_cer_unordered": args.max_cer_unordered,
+        "max_bow_wer": args.max_bow_wer,
         "min_pages_per_s": args.min_pages_per_s,
         "max_failed": args.max_failed,
         "max_cer_increase": args.max_cer_increase,
@@ -70,7 +86,13 @@ def run(args: argparse.Namespace) -> int:
     run_data = load_run(args.run)
     baseline_path = args.baseline or suite_limits(run_data.info)[2]
     baseline = load_baseline(baseline_path) if baseline_path else None
-    results = run_checks(run_data, cli=cli, baseline=baseline, backends=args.backend)
+    results = run_checks(
+        run_data,
+        cli=cli,
+        baseline=baseline,
+        backends=args.backend,
+        allow_config_change=args.allow_config_change,
+    )
     print(format_results(results))
     if args.junit:
         write_junit(results, args.junit)

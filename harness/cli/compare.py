@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 FORMATS = ("table", "md", "html")
 
@@ -16,9 +17,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description=(
             "Compare run folders per backend x pipeline: CER/WER differences with 95%% paired bootstrap "
             "intervals over the pages both scored, throughput ratio, the pages that changed most, and the "
-            "character confusions fixed and introduced. With more than two runs, each is compared with the "
-            "first. With one run, --a and --b pick the two sides, e.g. "
-            "--a pipeline=none --b 'pipeline=binarize(method=otsu)'."
+            "character confusions fixed and introduced. Groups pair by backend name and pipeline steps "
+            "(labels do not matter), and every other configuration difference is listed. With more than "
+            "two runs, each is compared with the first. --a and --b pick the two sides: within one run "
+            "(--a pipeline=none --b 'pipeline=binarize(method=otsu)') or across two runs whose groups do "
+            "not pair by themselves (--a pipeline=otsu --b pipeline=deskew). Exits 2 when no group pairs."
         ),
     )
     parser.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders (e.g. reports/latest)")
@@ -26,16 +29,37 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--out", type=Path, metavar="FILE", help="write to FILE instead of standard output")
     parser.add_argument(
         "--a", action="append", metavar="KEY=VALUE", default=[],
-        help="select side A's rows: backend=NAME or pipeline=PIPELINE (repeatable)",
+        help="select side A's rows: backend=NAME or pipeline=PIPELINE (repeatable); with two runs it "
+        "selects from the first",
     )  # fmt: skip
     parser.add_argument(
         "--b", action="append", metavar="KEY=VALUE", default=[],
-        help="select side B's rows, as --a",
+        help="select side B's rows, as --a; with two runs it selects from the second",
     )  # fmt: skip
     parser.add_argument(
         "--top", type=int, default=5, metavar="N", help="pages and confusions listed (default 5)"
     )
     return parser
+
+
+_PAIRING_FIX = (
+    "pick one group on each side with --a and --b, which select from the first and the second run, "
+    "e.g. --a 'pipeline=binarize(method=otsu)' --b pipeline=deskew (add backend=NAME when a side has "
+    "several backends)"
+)
+
+
+def nothing_paired(comparison: Any) -> str:
+    """Why nothing was compared, listing each side's groups."""
+
+    def listing(groups: list[tuple[str, str]]) -> str:
+        return ", ".join(f"{backend} · {pipeline}" for backend, pipeline in groups) or "(none)"
+
+    return (
+        "no backend x pipeline group of A pairs with one of B: groups pair when they run the same "
+        f"backend with the same pipeline steps. A ({comparison.name_a}) has: "
+        f"{listing(comparison.unpaired_a)}; B ({comparison.name_b}) has: {listing(comparison.unpaired_b)}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
     comparisons = [
         compare_runs(a, b, selector_a=selector_a, selector_b=selector_b, top=args.top) for a, b in pairs
     ]
+    unpaired = [comparison for comparison in comparisons if not comparison.groups]
+    if unpaired:
+        raise ConfigError(nothing_paired(unpaired[0]), fix=_PAIRING_FIX)
     output = render(comparisons, args.format)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

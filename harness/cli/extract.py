@@ -134,7 +134,10 @@ def run(args: argparse.Namespace) -> int:
     _notes(documents)
     for _, error in failures:
         print(f"ocr-harness: error: {error}", file=sys.stderr)
-    code = max((error.exit_code for _, error in failures), default=0)
+    page_errors = [page.error for document in documents for page in document.failed_pages]
+    for page_error in page_errors:
+        print(f"ocr-harness: error: {page_error['message']}", file=sys.stderr)
+    code = max((error.exit_code for _, error in failures), default=1 if page_errors else 0)
     written = _write(args, results)
     return code if written else max(code, 1)
 
@@ -169,7 +172,7 @@ def _write(args: argparse.Namespace, results: list[tuple[str, Any]]) -> bool:
 
     from harness.writers import files
 
-    documents = [result for _, result in results if _is_document(result)]
+    documents = [result.readable() for _, result in results if _is_document(result)]
     if args.format in files.STREAM_FORMATS:
         data = _text(results) if args.format == "text" else _json(results)
         return _emit(args.output, data.encode("utf-8"), binary=False)
@@ -227,24 +230,30 @@ def _emit(output: str | None, data: bytes, *, binary: bool) -> bool:
 
 
 def _text(results: list[tuple[str, Any]]) -> str:
+    from harness.files import printable_path
+
     readable = [(path, result) for path, result in results if _is_document(result)]
     several = len(results) > 1
     parts = []
     for index, (path, document) in enumerate(readable):
-        header = ("\n" if index else "") + FILE_HEADER.format(path) + "\n" if several else ""
+        header = ("\n" if index else "") + FILE_HEADER.format(printable_path(path)) + "\n" if several else ""
         parts.append(header + document.text + "\n")
     return "".join(parts)
 
 
 def _json(results: list[tuple[str, Any]]) -> str:
+    from harness.files import printable_path
+
     entries = []
     for path, result in results:
         if _is_document(result):
-            entries.append({"file": path, "error": None, **result.to_dict()})
+            document = result.to_dict()
+            document["source"] = printable_path(document["source"])
+            entries.append({"file": printable_path(path), "error": None, **document})
         else:
             entries.append(
                 {
-                    "file": path,
+                    "file": printable_path(path),
                     "error": {"type": type(result).__name__, "message": str(result)},
                     "text": None,
                     "truncated": False,
@@ -288,7 +297,7 @@ async def _extract(
         caveats = dict.fromkeys(c for _, options in items if (c := extractor.caveat(**options)))
         for caveat in caveats:
             print(f"ocr-harness: warning: {extractor_backend(args, items)}: {caveat}", file=sys.stderr)
-        documents = await extractor.extract_documents(list(items))
+        documents = await extractor.extract_documents(list(items), keep_failed_pages=True)
     return [(path, document) for (path, _), document in zip(items, documents, strict=True)]
 
 

@@ -66,6 +66,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     both.add_argument(
         "--timeout", type=_positive_float, metavar="S", help="seconds per job before its worker is stopped"
     )
+    both.add_argument(
+        "--rounds",
+        type=_positive_int,
+        metavar="N",
+        help="time every group N times, interleaved (A B A B); pages/s is the median with its spread, "
+        "accuracy comes from round 1 (default 1)",
+    )
     both.add_argument("--out", metavar="DIR", help="folder run folders are written under (default: reports)")
     both.add_argument(
         "--serial", action="store_true", default=None, help="run in this process, one job at a time"
@@ -85,6 +92,27 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="read files outside a dataset's folder (manifest paths, links leading out); ad hoc runs",
     )
     both.add_argument("--no-html", action="store_true", help="skip report.html")
+    both.add_argument(
+        "--executor", choices=("local", "dask"), help="local worker processes (default) or a Dask cluster"
+    )
+    both.add_argument(
+        "--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask scheduler's cluster (implies dask)"
+    )
+    both.add_argument(
+        "--shared-storage",
+        action="store_true",
+        default=None,
+        help="Dask workers see the datasets at the same paths: send paths instead of image bytes",
+    )
+    both.add_argument(
+        "--no-cache",
+        action="store_true",
+        default=None,
+        help="run every job; neither read nor write the cache",
+    )
+    both.add_argument(
+        "--refresh", action="store_true", default=None, help="run every job and overwrite its cached outcome"
+    )
     return parser
 
 
@@ -102,6 +130,12 @@ def run(args: argparse.Namespace) -> int:
             ("timeout", args.timeout),
             ("output", args.out),
             ("serial", args.serial),
+            ("executor", "dask" if args.scheduler and not args.executor else args.executor),
+            ("scheduler", args.scheduler),
+            ("shared_storage", args.shared_storage),
+            ("cache", False if args.no_cache else None),
+            ("refresh", args.refresh),
+            ("rounds", args.rounds),
             ("max_image_pixels", args.max_image_pixels),
         )
         if value is not None

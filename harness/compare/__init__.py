@@ -6,10 +6,14 @@ Two sides are compared per backend x pipeline group. Samples are matched by
 with a paired bootstrap interval over those pages (:func:`harness.stats.paired_bootstrap`),
 so a difference is called significant only when the interval excludes zero.
 
-Groups are paired by backend and pipeline. A group left unpaired is paired with the
-other side's group of the same backend (or the same pipeline) when that is the only
-one left, so two runs that differ only in a preprocessing step compare directly; two
-runs of one group each are compared whatever differs between them.
+Groups are paired by what they run (:mod:`harness.drift`): the backend's name and
+the pipeline's steps with their parameters, never a display label. A group left
+unpaired is paired with the other side's group of the same backend (or the same
+pipeline) when that is the only one left, so two runs that differ only in a
+preprocessing step compare directly; two runs of one group each are compared
+whatever differs between them. Every other difference in a pair's configuration
+(backend options, engine version, model hashes, normalisation, dataset
+fingerprints) is listed key by key.
 Selectors (``backend=...``, ``pipeline=...``) pick the rows of each side, which also
 compares two pipelines or two backends within one run.
 """
@@ -24,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from harness.align import Segment, align, confusions
+from harness.drift import Difference, group_differences, group_identity, pair_by_identity, run_differences
 from harness.errors import ConfigError
 from harness.metrics import error_rate
 from harness.run_folder import SAMPLE_KEY, RunData, group_label
@@ -123,6 +128,19 @@ class GroupComparison:
     better: list[SampleChange] = field(default_factory=list)
     introduced: list[ConfusionChange] = field(default_factory=list)
     fixed: list[ConfusionChange] = field(default_factory=list)
+    #: configuration keys that differ between the two groups (same backend only)
+    config_differences: list[Difference] = field(default_factory=list)
+    #: order-independent micro rates over the same pages (harness.unordered)
+    cer_unordered_a: float | None = None
+    cer_unordered_b: float | None = None
+    bow_wer_a: float | None = None
+    bow_wer_b: float | None = None
+    #: slowest and fastest timing round of each side (equal to pages_per_s after one round)
+    pages_per_s_min_a: float | None = None
+    pages_per_s_max_a: float | None = None
+    pages_per_s_min_b: float | None = None
+    pages_per_s_max_b: float | None = None
+    rounds: int = 1
 
     @property
     def label_a(self) -> str:
@@ -142,6 +160,16 @@ class GroupComparison:
         if not self.pages_per_s_a or self.pages_per_s_b is None:
             return None
         return self.pages_per_s_b / self.pages_per_s_a
+
+    @property
+    def throughput_ratio_range(self) -> tuple[float, float] | None:
+        """The ratio's range over timing rounds: B's slowest over A's fastest, B's fastest over A's
+        slowest. None after a single round (no spread to speak of)."""
+        a_low, a_high = self.pages_per_s_min_a, self.pages_per_s_max_a
+        b_low, b_high = self.pages_per_s_min_b, self.pages_per_s_max_b
+        if self.rounds < 2 or not a_low or not a_high or b_low is None or b_high is None:
+            return None
+        return b_low / a_high, b_high / a_low
 
     @property
     def verdict(self) -> str:
@@ -164,6 +192,8 @@ class Comparison:
     unpaired_a: list[tuple[str, str]] = field(default_factory=list)
     unpaired_b: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: run-wide configuration differences: normalisation, dataset fingerprints
+    run_differences: list[Difference] = field(default_factory=list)
 
 
 def compare_runs(
@@ -190,14 +220,10 @@ def compare_runs(
         )
     groups_a = _groups(samples_a)
     groups_b = _groups(samples_b)
-    pairs, unpaired_a, unpaired_b = pair_groups(groups_a, groups_b)
+    pairs, unpaired_a, unpaired_b = pair_groups(groups_a, groups_b, run_a.info, run_b.info)
     comparison = Comparison(name_a, name_b, selector_a, selector_b, [], unpaired_a, unpaired_b)
-    norm_a, norm_b = run_a.info.normalisation_id, run_b.info.normalisation_id
-    if norm_a and norm_b and norm_a != norm_b:
-        comparison.notes.append(
-            f"the runs used different normalisations ({norm_a} and {norm_b}): "
-            "differences include the scoring change"
-        )
+    if run_a is not run_b:
+        comparison.run_differences = run_differences(run_a.info, run_b.info)
     for group_a, group_b in pairs:
         comparison.groups.append(
             compare_groups(
@@ -211,27 +237,39 @@ def compare_runs(
                 seed=seed,
             )
         )
+        _add_order_free_and_spread(
+            comparison.groups[-1],
+            group_rows(samples_a, group_a),
+            group_rows(samples_b, group_b),
+            run_a.summary,
+            run_b.summary,
+        )
+        if group_identity(group_a, run_a.info).backend == group_identity(group_b, run_b.info).backend:
+            comparison.groups[-1].config_differences = group_differences(
+                run_a.info, group_a, run_b.info, group_b
+            )
     if not comparison.groups:
         comparison.notes.append("no backend x pipeline group could be paired between the two sides")
     return comparison
 
 
 def pair_groups(
-    groups_a: Sequence[tuple[str, str]], groups_b: Sequence[tuple[str, str]]
+    groups_a: Sequence[tuple[str, str]],
+    groups_b: Sequence[tuple[str, str]],
+    info_a: Any = None,
+    info_b: Any = None,
 ) -> tuple[list[tuple[tuple[str, str], tuple[str, str]]], list[tuple[str, str]], list[tuple[str, str]]]:
-    """Pair groups: same backend and pipeline first, then by the one field left to match."""
-    left_a = list(groups_a)
-    left_b = list(groups_b)
-    pairs = []
-    for group in list(left_a):
-        if group in left_b:
-            pairs.append((group, group))
-            left_a.remove(group)
-            left_b.remove(group)
-    for position in (0, 1):  # 0: same backend, different pipeline; 1: same pipeline, different backend
-        for value in sorted({g[position] for g in left_a}):
-            side_a = [g for g in left_a if g[position] == value]
-            side_b = [g for g in left_b if g[position] == value]
+    """Pair groups: same backend name and pipeline first, then by the one field left to match."""
+    from harness.plugins import get_registry
+
+    steps = get_registry().steps()
+    pairs, left_a, left_b = pair_by_identity(groups_a, info_a, groups_b, info_b, steps=steps)
+    ids_a = {group: group_identity(group, info_a, steps) for group in left_a}
+    ids_b = {group: group_identity(group, info_b, steps) for group in left_b}
+    for field_name in ("backend", "pipeline"):  # same backend, other pipeline; then same pipeline
+        for value in sorted({getattr(ids_a[g], field_name) for g in left_a}):
+            side_a = [g for g in left_a if getattr(ids_a[g], field_name) == value]
+            side_b = [g for g in left_b if getattr(ids_b[g], field_name) == value]
             if len(side_a) == 1 and len(side_b) == 1:
                 pairs.append((side_a[0], side_b[0]))
                 left_a.remove(side_a[0])
@@ -367,6 +405,38 @@ def add_group_details(result: GroupComparison, pages: PairedPages, *, top: int =
     result.introduced = sorted((c for c in deltas if c.delta > 0), key=lambda c: (-c.delta, c.ref, c.hyp))[
         :top
     ]
+
+
+def _add_order_free_and_spread(
+    result: GroupComparison,
+    rows_a: pd.DataFrame,
+    rows_b: pd.DataFrame,
+    summary_a: pd.DataFrame | None,
+    summary_b: pd.DataFrame | None,
+) -> None:
+    """Order-free rates over the pages both sides scored comparably, and each side's speed spread."""
+
+    for side, summary, group in (("a", summary_a, result.group_a), ("b", summary_b, result.group_b)):
+        for bound in ("min", "max"):
+            value = _summary_value(summary, group, f"pages_per_s_{bound}")
+            fallback = getattr(result, f"pages_per_s_{side}")
+            setattr(result, f"pages_per_s_{bound}_{side}", value if value is not None else fallback)
+    rounds = [
+        _summary_value(summary_a, result.group_a, "rounds"),
+        _summary_value(summary_b, result.group_b, "rounds"),
+    ]
+    result.rounds = int(min(r or 1 for r in rounds))
+    needed = {"bow_errors", "unordered_char_errors"}
+    if not (needed <= set(rows_a.columns) and needed <= set(rows_b.columns)):
+        return  # a run folder from before these measures
+    both = pair_pages(rows_a, rows_b).comparable
+    if both.empty:
+        return
+    for side in ("a", "b"):
+        unordered, chars = both[f"unordered_char_errors_{side}"].sum(), both[f"ref_chars_{side}"].sum()
+        bow, words = both[f"bow_errors_{side}"].sum(), both[f"ref_words_{side}"].sum()
+        setattr(result, f"cer_unordered_{side}", error_rate(int(unordered), int(chars)))
+        setattr(result, f"bow_wer_{side}", error_rate(int(bow), int(words)))
 
 
 def _groups(samples: pd.DataFrame) -> list[tuple[str, str]]:

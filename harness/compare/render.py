@@ -50,7 +50,12 @@ def significance(diff: PairedDiff | None) -> str:
 
 def speed(group: GroupComparison) -> str:
     ratio = group.throughput_ratio
-    return "–" if ratio is None else f"{ratio:.2f}x"
+    if ratio is None:
+        return "–"
+    spread = group.throughput_ratio_range
+    if spread is None:
+        return f"{ratio:.2f}x (1 round)"
+    return f"{ratio:.2f}x ({spread[0]:.2f}–{spread[1]:.2f})"
 
 
 def group_notes(group: GroupComparison) -> list[str]:
@@ -63,6 +68,10 @@ def group_notes(group: GroupComparison) -> list[str]:
         notes.append(f"pages only in A: {group.only_a}, only in B: {group.only_b}: left out")
     if group.gt_differs:
         notes.append(f"{group.gt_differs} page(s) have different ground truth on the two sides")
+    if group.config_differences:
+        notes.append(
+            "configuration differs: " + "; ".join(str(difference) for difference in group.config_differences)
+        )
     return notes
 
 
@@ -81,8 +90,14 @@ def header_lines(comparison: Comparison) -> list[str]:
     lines = [f"A: {comparison.name_a}", f"B: {comparison.name_b}"]
     lines.append(
         "Differences are B − A in percentage points (pp), with 95% paired bootstrap intervals over the pages "
-        "both sides scored; significant when the interval excludes 0. Speed is B's pages/s over A's."
+        "both sides scored; significant when the interval excludes 0. CER unord. and BoW WER ignore reading "
+        "order, on the same pages. Speed is B's pages/s over A's, with its range over timing rounds."
     )
+    if comparison.run_differences:
+        lines.append(
+            "The runs' configurations differ: "
+            + "; ".join(str(difference) for difference in comparison.run_differences)
+        )
     if comparison.unpaired_a:
         lines.append("Only in A (not compared): " + ", ".join(" · ".join(g) for g in comparison.unpaired_a))
     if comparison.unpaired_b:
@@ -91,7 +106,10 @@ def header_lines(comparison: Comparison) -> list[str]:
     return lines
 
 
-_COLUMNS = ("group", "pages", "CER A", "CER B", "ΔCER", "significant", "WER A", "WER B", "ΔWER", "speed B/A")
+_COLUMNS = (
+    "group", "pages", "CER A", "CER B", "ΔCER", "significant", "WER A", "WER B", "ΔWER",
+    "CER unord. A", "CER unord. B", "BoW WER A", "BoW WER B", "speed B/A",
+)  # fmt: skip
 
 
 def summary_cells(group: GroupComparison) -> list[str]:
@@ -105,6 +123,10 @@ def summary_cells(group: GroupComparison) -> list[str]:
         pct(group.wer_a),
         pct(group.wer_b),
         interval(group.wer),
+        pct(group.cer_unordered_a),
+        pct(group.cer_unordered_b),
+        pct(group.bow_wer_a),
+        pct(group.bow_wer_b),
         speed(group),
     ]
 

@@ -22,8 +22,8 @@ from harness.run_folder import (
     SAMPLES_FILE,
     SUMMARY_FILE,
     SUMMARY_MD_FILE,
+    iter_run_results,
     read_run_info,
-    read_run_results,
     require_results,
 )
 
@@ -46,8 +46,13 @@ def write_reports(run_dir: str | Path, *, html: bool = True, log: TextIO | None 
     calls it on any run folder.
     """
     from harness.metrics import resolve_profile
-    from harness.report.markdown import summary_markdown, summary_notes, summary_table
-    from harness.report.tables import samples_frame, summary_frame, write_csv
+    from harness.report.markdown import (
+        common_samples_sentence,
+        summary_markdown,
+        summary_notes,
+        summary_table,
+    )
+    from harness.report.tables import later_rounds_frame, samples_frame, summary_frame, write_csv
 
     run_dir = require_results(run_dir)
     log = log if log is not None else sys.stderr
@@ -60,10 +65,17 @@ def write_reports(run_dir: str | Path, *, html: bool = True, log: TextIO | None 
         info.normalisation = profile.settings()
     policy = info.failure_policy or "exclude"
     backends, pipelines = info.backend_labels, info.pipelines
-    samples = samples_frame(read_run_results(run_dir), profile, backends=backends, pipelines=pipelines)
-    summary = summary_frame(samples, failure_policy=policy, backends=backends, pipelines=pipelines)
+    samples = samples_frame(iter_run_results(run_dir), profile, backends=backends, pipelines=pipelines)
+    summary = summary_frame(
+        samples,
+        failure_policy=policy,
+        backends=backends,
+        pipelines=pipelines,
+        later_rounds=later_rounds_frame(iter_run_results(run_dir), profile),
+    )
     reports = Reports(run_dir)
-    reports.table = summary_table(summary)
+    lead = common_samples_sentence(summary)
+    reports.table = f"{lead}\n\n{summary_table(summary)}" if lead else summary_table(summary)
     reports.notes = summary_notes(summary, info)
     failures: list[str] = []
     # Each file on its own: one that cannot be written never keeps the others from being written.

@@ -1,8 +1,9 @@
-"""The self-contained HTML report of a run folder (report.html).
+"""The HTML report of a run folder (report.html).
 
-Everything is inline: CSS, a little JavaScript (table sorting, sample ordering), SVG
-charts and images as data URIs, so the file opens offline and can be attached to a
-CI job. All ground truth and OCR output goes through Jinja2 autoescaping: OCR output
+CSS, a little JavaScript (table sorting, sample ordering) and SVG charts are inline;
+images are thumbnails in ``thumbnails/`` beside it (harness/report/images.py), so the
+run folder opens offline as it is and report.html stays small whatever the dataset.
+All ground truth and OCR output goes through Jinja2 autoescaping: OCR output
 is untrusted text.
 """
 
@@ -18,10 +19,12 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from harness.align import Alignment, ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
+from harness.align import ClassStats, align, class_accuracy, confusions, merge_class_stats, visible
 from harness.files import write_text_atomic
 from harness.report import charts
 from harness.report.breakdowns import Breakdown, breakdowns
+from harness.report.markdown import cache_notes
+from harness.report.summary_table import summary_table_context
 from harness.run_folder import REPORT_FILE, RunData, group_label, load_run, tag_columns
 from harness.stats import finite_or_none
 
@@ -48,7 +51,8 @@ def render_run_report(run: RunData, *, max_samples: int = MAX_SAMPLES) -> str:
         "title": f"{run.info.suite or run.name}: OCR report",
         "run": run,
         "meta": _meta(run),
-        "summary": _summary_table(run),
+        "summary": summary_table_context(run.summary),
+        "cache_notes": cache_notes(run.summary),
         "charts": _charts(run, analysis),
         "errors": _error_tables(run, analysis),
         "samples": _drilldown(run, analysis, max_samples),
@@ -91,29 +95,29 @@ class GroupAnalysis:
 @dataclass
 class Analysis:
     groups: dict[tuple[str, str], GroupAnalysis]
-    alignments: dict[Any, Alignment]  # samples.csv index -> alignment of ground truth and text
 
 
 def analyse(run: RunData) -> Analysis:
-    """Align every scored row once; aggregate confusions and class accuracy per group."""
+    """Align every scored, comparable row; aggregate confusions and class accuracy per group.
+
+    Alignments are summed as they are made, not kept: memory stays flat in the number of
+    samples (the drill-down aligns again the few rows it shows).
+    """
     groups = {
         group: GroupAnalysis(group_label(*group), charts.color(index))
         for index, group in enumerate(run.groups())
     }
-    alignments: dict[Any, Alignment] = {}
-    per_group_classes: dict[tuple[str, str], list[dict[str, ClassStats]]] = {g: [] for g in groups}
-    for index, row in scored_rows(run.samples).iterrows():
-        alignment = align(str(row["ground_truth"]), str(row["text"]))
-        alignments[index] = alignment
-        if not row["comparable"]:
-            continue
-        group = (row["backend"], row["pipeline"])
-        groups[group].confusions.update(confusions(alignment))
-        groups[group].errors += alignment.errors
-        per_group_classes[group].append(class_accuracy(alignment))
-    for group, stats in per_group_classes.items():
-        groups[group].classes = merge_class_stats(stats)
-    return Analysis(groups, alignments)
+    scored = scored_rows(run.samples)
+    scored = scored[scored["comparable"].astype(bool)]
+    for backend, pipeline, reference, text in zip(
+        scored["backend"], scored["pipeline"], scored["ground_truth"], scored["text"], strict=True
+    ):
+        alignment = align(str(reference), str(text))
+        group = groups[(backend, pipeline)]
+        group.confusions.update(confusions(alignment))
+        group.errors += alignment.errors
+        group.classes = merge_class_stats([group.classes, class_accuracy(alignment)])
+    return Analysis(groups)
 
 
 def scored_rows(samples: pd.DataFrame) -> pd.DataFrame:
@@ -122,82 +126,15 @@ def scored_rows(samples: pd.DataFrame) -> pd.DataFrame:
 
 # --- sections ------------------------------------------------------------------------
 
-_SUMMARY_COLUMNS: tuple[tuple[str, str, str, str | None], ...] = (
-    # key, title, format, which value is best
-    ("jobs", "Jobs", "int", None),
-    ("failed", "Failed", "int", "low"),
-    ("skipped", "Not run", "int", None),
-    ("micro_cer", "CER", "pct", "low"),
-    ("macro_cer", "Mean page CER", "pct", "low"),
-    ("micro_wer", "WER", "pct", "low"),
-    ("pages_per_s", "Pages/s", "num", "high"),
-    ("chars_per_s", "Chars/s", "num", "high"),
-    ("latency_p50_s", "Latency p50 (s)", "num", "low"),
-    ("latency_p95_s", "Latency p95 (s)", "num", "low"),
-    ("cold_latency_s", "Cold start (s)", "num", "low"),
-    ("cpu_s_per_page", "CPU s/page", "num", "low"),
-    ("peak_rss_mb", "Peak RSS (MB)", "num", "low"),
-)
-_ACCURACY_COLUMNS = {"micro_cer", "macro_cer", "micro_wer"}
-
-
-def _summary_table(run: RunData) -> dict[str, Any]:
-    frame = run.summary
-    columns = [
-        column
-        for column in _SUMMARY_COLUMNS
-        if column[0] in frame.columns and (column[0] != "skipped" or frame["skipped"].fillna(0).any())
-    ]
-    comparable = frame["comparable"] if "comparable" in frame.columns else pd.Series(True, index=frame.index)
-    best: dict[str, float] = {}
-    for key, _, _, better in columns:
-        if better is None:
-            continue
-        values = frame[key][comparable] if key in _ACCURACY_COLUMNS else frame[key]
-        values = values.dropna()
-        if len(values) > 1:
-            best[key] = float(values.min() if better == "low" else values.max())
-    rows = []
-    for index, row in frame.iterrows():
-        cells = []
-        for key, _, kind, _ in columns:
-            value = finite_or_none(row.get(key))
-            interval = None
-            if kind == "pct" and f"{key}_low" in frame.columns:
-                low, high = finite_or_none(row.get(f"{key}_low")), finite_or_none(row.get(f"{key}_high"))
-                if low is not None and high is not None:
-                    interval = (low, high)
-            is_accuracy = key in _ACCURACY_COLUMNS
-            cells.append(
-                {
-                    "key": key,
-                    "kind": kind,
-                    "value": value,
-                    "interval": interval,
-                    "best": value is not None
-                    and best.get(key) == value
-                    and (not is_accuracy or comparable[index]),
-                    "not_comparable": is_accuracy and not comparable[index],
-                }
-            )
-        failures = _json_object(row.get("failures"))
-        rows.append(
-            {
-                "backend": row["backend"],
-                "pipeline": row["pipeline"],
-                "comparable": bool(comparable[index]),
-                "failures": failures,
-                "cells": cells,
-            }
-        )
-    return {"columns": [{"key": k, "title": t, "kind": f} for k, t, f, _ in columns], "rows": rows}
-
 
 def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]:
     """Figures shown, and the less telling breakdowns, folded away."""
     figures = []
     summary = run.summary
-    if {"micro_cer", "pages_per_s"} <= set(summary.columns):
+    # Ranked on the samples every group scored (cer_common), when the run has that column.
+    on_common = "cer_common" in summary.columns
+    error_column = "cer_common" if on_common else "micro_cer"
+    if {error_column, "pages_per_s"} <= set(summary.columns):
         points = []
         left_out = []
         for _, row in summary.iterrows():
@@ -205,14 +142,14 @@ def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]
             if not bool(row.get("comparable", True)):
                 left_out.append(group_label(*group))  # a truncated CER would only mislead here
                 continue
-            cer = finite_or_none(row["micro_cer"])
+            cer = finite_or_none(row[error_column])
             points.append(
                 charts.Point(
                     label=group_label(*group),
                     throughput=finite_or_none(row["pages_per_s"]) or 0.0,
                     error=math.nan if cer is None else cer,
-                    error_low=finite_or_none(row.get("micro_cer_low")),
-                    error_high=finite_or_none(row.get("micro_cer_high")),
+                    error_low=None if on_common else finite_or_none(row.get("micro_cer_low")),
+                    error_high=None if on_common else finite_or_none(row.get("micro_cer_high")),
                     color=analysis.groups[group].color if group in analysis.groups else charts.color(0),
                 )
             )
@@ -220,8 +157,13 @@ def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]
             {
                 "id": "chart-pareto",
                 "title": "Accuracy against throughput",
-                "caption": "Each point is one backend with one pipeline; bars are 95% intervals of CER. "
-                "Points on the dashed line (★) are not beaten on both accuracy and speed by any other."
+                "caption": (
+                    "Each point is one backend with one pipeline: CER on the "
+                    f"{int(summary['common_samples'].iloc[0])} samples every group scored, against pages/s. "
+                    if on_common and len(summary)
+                    else "Each point is one backend with one pipeline; bars are 95% intervals of CER. "
+                )
+                + "Points on the dashed line (★) are not beaten on both accuracy and speed by any other."
                 + (
                     f" Not plotted, as not comparable (truncated output): {', '.join(left_out)}."
                     if left_out
@@ -242,8 +184,9 @@ def _charts(run: RunData, analysis: Analysis) -> dict[str, list[dict[str, Any]]]
             {
                 "id": "chart-latency",
                 "title": "Latency per job",
-                "caption": "Seconds per job (load, preprocess and recognise), warm jobs only: the first "
-                "job of each worker also starts its engine. Box: quartiles and median; whiskers: min, max.",
+                "caption": "Seconds per job (load, preprocess and recognise), warm jobs only: engines and "
+                "languages are loaded before timing, and a job that still had to load them is left out. "
+                "Box: quartiles and median; whiskers: min, max.",
                 "svg": charts.latency_boxes(boxes),
             }
         )
@@ -311,7 +254,7 @@ def _error_tables(run: RunData, analysis: Analysis) -> dict[str, Any]:
 
 
 def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, Any]:
-    from harness.report.images import sample_thumbnail
+    from harness.report.images import place_images
 
     samples = run.samples
     group_index = {group: index for index, group in enumerate(analysis.groups)}
@@ -320,7 +263,7 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
     for (dataset, sample_id, page), rows in samples.groupby(["dataset", "sample_id", "page"], sort=False):
         entries = []
         scores: dict[int, float] = {}
-        for index, row in rows.iterrows():
+        for _, row in rows.iterrows():
             group = (row["backend"], row["pipeline"])
             position = group_index.get(group, 0)
             entry = {
@@ -334,7 +277,10 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
                 "wer": finite_or_none(row.get("wer")),
                 "error": f"{row.get('error_type', '')}: {row.get('error_message', '')}".strip(": "),
                 "text": row["text"],
-                "segments": analysis.alignments[index].segments if index in analysis.alignments else None,
+                "segments": None,
+                "reference": row["ground_truth"] if row["status"] == "ok" else None,
+                "pipeline": row["pipeline"],
+                "read_name": row.get("thumbnail_read") or None,
             }
             # Worst first: a failed job is as bad as it gets; unscored rows sort last.
             if row["status"] == "error":
@@ -358,6 +304,7 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
                 "sample_id": sample_id,
                 "page": int(page),
                 "image": first.get("image", ""),
+                "thumbnail_name": first.get("thumbnail") or None,
                 "dataset_path": datasets[dataset].path if dataset in datasets else None,
                 "refused": refused,
                 "language": first.get("language", ""),
@@ -371,13 +318,12 @@ def _drilldown(run: RunData, analysis: Analysis, max_samples: int) -> dict[str, 
             }
         )
     cards.sort(key=lambda card: -card["sort_mean"])
-    max_pixels = run.info.config.run.get("max_image_pixels")
     shown = cards[:max_samples]
     for card in shown:
-        card["thumbnail"], card["image_problem"] = sample_thumbnail(
-            str(card["image"]), card["page"], dataset_path=card["dataset_path"], refused=card["refused"],
-            max_pixels=max_pixels if isinstance(max_pixels, int) and max_pixels > 0 else None,
-        )  # fmt: skip
+        for entry in card["entries"]:
+            if entry["reference"] is not None:  # aligned again here: analyse() keeps no alignments
+                entry["segments"] = align(str(entry["reference"]), str(entry["text"])).segments
+    place_images(shown, run.path, run.info.config.run.get("max_image_pixels"))
     groups = [{"index": i, "label": info.label} for i, info in enumerate(analysis.groups.values())]
     return {"cards": shown, "total": len(cards), "groups": groups}
 
@@ -471,18 +417,6 @@ def format_number(value: Any) -> str:
     if abs(number) >= 10:
         return f"{number:.1f}"
     return f"{number:.3g}"
-
-
-def _json_object(value: Any) -> dict[str, Any]:
-    import json
-
-    if not isinstance(value, str) or not value.strip():
-        return {}
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
 
 
 def _timestamp(value: Any) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -35,19 +36,27 @@ SAMPLE_COLUMNS = [
     "backend", "pipeline", "status", "error_type", "error_message", "truncated", "comparable",
     "ground_truth", "text", "ref_chars", "hyp_chars", "substitutions", "deletions", "insertions", "hits",
     "char_errors", "cer", "ref_words", "hyp_words", "word_errors", "wer",
+    "bow_errors", "bow_wer", "unordered_char_errors", "cer_unordered", "empty_output",
     "load_s", "preprocess_s", "recognize_s", "engine_init_s", "total_s", "cpu_s", "peak_rss_mb", "cold",
-    "worker_pid", "started", "finished", "key",
+    "worker_pid", "started", "finished", "cached", "measured_in", "thumbnail", "thumbnail_read", "key",
 ]  # fmt: skip
 _TAGS_AT = SAMPLE_COLUMNS.index("backend")
 
 
-def latest_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One record per job: a resumed run may hold a retried job twice; the last one counts."""
+def latest_rows(records: Iterable[dict[str, Any]], profile: Normalisation) -> list[dict[str, Any]]:
+    """One scored row per job: a resumed run may hold a retried job twice; the last one counts.
+
+    Only round 1 counts here (records of later timing rounds carry ``round``). Records are
+    consumed as they stream in and only their rows are kept (not the engines' lines and notes),
+    so memory follows the table, not the results file.
+    """
     latest: dict[tuple[Any, ...], dict[str, Any]] = {}
     for record in records:
+        if record.get("round", 1) != 1:
+            continue
         identity = (record.get("dataset"), record.get("sample_id"), record.get("page"), record.get("key"))
         latest.pop(identity, None)  # re-insert so order follows when the job last ended
-        latest[identity] = record
+        latest[identity] = sample_row(record, profile)
     return list(latest.values())
 
 
@@ -82,10 +91,15 @@ def sample_row(record: dict[str, Any], profile: Normalisation) -> dict[str, Any]
         "total_s": sum(timings.values()) if timings and status in ("ok", "unscored") else None,
         "cpu_s": record.get("cpu_seconds") if record.get("started") is not None else None,
         "peak_rss_mb": record.get("peak_rss_mb") or None,
+        "empty_output": False,
         "cold": bool(record.get("cold")),
         "worker_pid": record.get("worker_pid") or None,
         "started": record.get("started"),
         "finished": record.get("finished"),
+        "cached": bool(record.get("cached")),
+        "measured_in": record.get("measured_in") or "",
+        "thumbnail": (record.get("thumbnails") or {}).get("original") or "",
+        "thumbnail_read": (record.get("thumbnails") or {}).get("preprocessed") or "",
         "key": record.get("key"),
     }
     for name, value in (record.get("tags") or {}).items():
@@ -108,13 +122,18 @@ def sample_row(record: dict[str, Any], profile: Normalisation) -> dict[str, Any]
             cer=counts.cer,
             word_errors=counts.word_errors,
             wer=counts.wer,
+            bow_errors=counts.bow_errors,
+            bow_wer=counts.bow_wer,
+            unordered_char_errors=counts.unordered_char_errors,
+            cer_unordered=counts.cer_unordered,
+            empty_output=counts.empty_output,
         )
     return row
 
 
 COUNT_COLUMNS = (
     "ref_chars", "hyp_chars", "substitutions", "deletions", "insertions", "hits", "char_errors",
-    "ref_words", "hyp_words", "word_errors", "worker_pid",
+    "ref_words", "hyp_words", "word_errors", "bow_errors", "unordered_char_errors", "worker_pid",
 )  # fmt: skip
 
 
@@ -126,7 +145,7 @@ def samples_frame(
     pipelines: Sequence[str] = (),
 ) -> pd.DataFrame:
     """The samples table: one scored row per job, group by group in run order, samples sorted."""
-    rows = [sample_row(record, profile) for record in latest_records(records)]
+    rows = latest_rows(records, profile)
     tags: list[str] = []
     for row in rows:
         tags.extend(column for column in row if column.startswith("tag.") and column not in tags)
@@ -140,6 +159,18 @@ def samples_frame(
         frame = frame.sort_values(["_group", "dataset", "sample_id", "page"], kind="stable")
         frame = frame.drop(columns="_group").reset_index(drop=True)
     return frame
+
+
+def later_rounds_frame(records: Iterable[dict[str, Any]], profile: Normalisation) -> pd.DataFrame:
+    """Timing rows of rounds after the first (unscored): backend, pipeline, round, times, text."""
+    rows = []
+    for record in records:
+        if record.get("round", 1) == 1:
+            continue
+        row = sample_row({**record, "ground_truth": None}, profile)
+        row["round"] = int(record["round"])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*SAMPLE_COLUMNS, "round"])
 
 
 # --- summary -----------------------------------------------------------------------------
@@ -160,13 +191,109 @@ def summary_frame(
     failure_policy: str = "exclude",
     backends: Sequence[str] = (),
     pipelines: Sequence[str] = (),
+    later_rounds: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The summary table: one row per backend x pipeline."""
+    """The summary table: one row per backend x pipeline.
+
+    ``common_samples``, ``cer_common`` and ``wer_common`` are on the samples every
+    group of the run scored, so groups that skipped or failed different samples
+    are still compared on the same pages. ``later_rounds`` (see
+    :func:`later_rounds_frame`) adds the speed spread over timing rounds.
+    """
+    common = common_samples(samples, failure_policy)
     rows = []
     for backend, pipeline in group_order(samples, backends, pipelines):
         group = samples[(samples["backend"] == backend) & (samples["pipeline"] == pipeline)]
-        rows.append({"backend": backend, "pipeline": pipeline, **summarise_group(group, failure_policy)})
+        row = {"backend": backend, "pipeline": pipeline, **summarise_group(group, failure_policy)}
+        row.update(_common_accuracy(group, common, failure_policy))
+        later = None
+        if later_rounds is not None and len(later_rounds):
+            later = later_rounds[
+                (later_rounds["backend"] == backend) & (later_rounds["pipeline"] == pipeline)
+            ]
+        row.update(_rounds(row["pages_per_s"], group, later))
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def sample_identity(frame: pd.DataFrame) -> pd.Series:
+    """One hashable identity per row's sample (dataset, sample id, page), for matching groups."""
+    return pd.Series(
+        list(zip(frame["dataset"], frame["sample_id"], frame["page"].astype(int), strict=False)),
+        index=frame.index,
+        dtype=object,
+    )
+
+
+def counted_for_accuracy(frame: pd.DataFrame, failure_policy: str) -> pd.Series:
+    """Rows that count in accuracy: scored ones, and failed ones with a reference under count_as_cer_1."""
+    counted = frame["status"] == "ok"
+    if failure_policy == "count_as_cer_1":
+        counted |= (frame["status"] == "error") & frame["ref_chars"].notna()
+    return counted
+
+
+def common_samples(samples: pd.DataFrame, failure_policy: str = "exclude") -> set[tuple[Any, ...]]:
+    """The samples every backend x pipeline group of ``samples`` counted in its accuracy."""
+    if not len(samples):
+        return set()
+    counted = samples[counted_for_accuracy(samples, failure_policy)]
+    identities = sample_identity(counted) if len(counted) else pd.Series([], dtype=object)
+    groups = list(dict.fromkeys(zip(samples["backend"], samples["pipeline"], strict=False)))
+    shared: set[tuple[Any, ...]] | None = None
+    for backend, pipeline in groups:
+        mine = (counted["backend"] == backend) & (counted["pipeline"] == pipeline)
+        found = set(identities[mine])
+        shared = found if shared is None else shared & found
+    return shared or set()
+
+
+def _common_accuracy(
+    group: pd.DataFrame, common: set[tuple[Any, ...]], failure_policy: str
+) -> dict[str, Any]:
+    counted = group[counted_for_accuracy(group, failure_policy)]
+    on_common = counted[sample_identity(counted).isin(common)] if len(counted) else counted
+    failed = on_common["status"] != "ok"
+    # A failed job counted under count_as_cer_1 is an empty output: every reference unit is an error.
+    char_errors = on_common["char_errors"].where(~failed, on_common["ref_chars"]).fillna(0)
+    word_errors = on_common["word_errors"].where(~failed, on_common["ref_words"]).fillna(0)
+    return {
+        "common_samples": len(common),
+        "cer_common": error_rate(int(char_errors.sum()), int(on_common["ref_chars"].sum()))
+        if common
+        else None,
+        "wer_common": error_rate(int(word_errors.sum()), int(on_common["ref_words"].sum()))
+        if common
+        else None,
+    }
+
+
+def _rounds(first_rate: float | None, group: pd.DataFrame, later: pd.DataFrame | None) -> dict[str, Any]:
+    """Pages/s over timing rounds (median, min, max) and later outputs that differ from round 1."""
+    rates = [first_rate] if first_rate is not None else []
+    changed = 0
+    rounds = 1
+    if later is not None and len(later):
+        rounds += int(later["round"].nunique())
+        for _, rows in later.groupby("round"):
+            rate = _speed(rows)["pages_per_s"]
+            if rate is not None:
+                rates.append(rate)
+        first_text = dict(zip(group["key"], group["text"], strict=False))
+        read = later[later["status"].isin(("ok", "unscored"))]
+        changed = sum(
+            1
+            for key, text in zip(read["key"], read["text"], strict=False)
+            if first_text.get(key, text) != text
+        )
+    ordered = sorted(rates)
+    return {
+        "rounds": rounds,
+        "pages_per_s": statistics.median(ordered) if ordered else None,
+        "pages_per_s_min": ordered[0] if ordered else None,
+        "pages_per_s_max": ordered[-1] if ordered else None,
+        "changed_outputs": changed,
+    }
 
 
 def summarise_group(group: pd.DataFrame, failure_policy: str) -> dict[str, Any]:
@@ -178,6 +305,7 @@ def summarise_group(group: pd.DataFrame, failure_policy: str) -> dict[str, Any]:
         "failed": len(failed),
         "unscored": int((status == "unscored").sum()),
         "skipped": int((status == "skipped").sum()),
+        "cached": int(group["cached"].astype(bool).sum()) if "cached" in group else 0,
         "failures": json.dumps(dict(Counter(failed["error_type"])), sort_keys=True),
         "failure_policy": failure_policy,
     }
@@ -192,6 +320,8 @@ def _accuracy(group: pd.DataFrame, failure_policy: str) -> dict[str, Any]:
     ref_chars = [int(v) for v in scored["ref_chars"]]
     word_errors = [int(v) for v in scored["word_errors"]]
     ref_words = [int(v) for v in scored["ref_words"]]
+    bow_errors = [int(v) for v in scored["bow_errors"]]
+    unordered_errors = [int(v) for v in scored["unordered_char_errors"]]
     if failure_policy == "count_as_cer_1":
         # A failed job counts as an empty output: every reference character deleted (CER 1).
         failed = group[(group["status"] == "error") & group["ref_chars"].notna()]
@@ -199,10 +329,16 @@ def _accuracy(group: pd.DataFrame, failure_policy: str) -> dict[str, Any]:
         ref_chars += [int(v) for v in failed["ref_chars"]]
         word_errors += [int(v) for v in failed["ref_words"]]
         ref_words += [int(v) for v in failed["ref_words"]]
+        bow_errors += [int(v) for v in failed["ref_words"]]
+        unordered_errors += [int(v) for v in failed["ref_chars"]]
     row: dict[str, Any] = {
         "accuracy_pages": len(char_errors),
         "ref_chars": sum(ref_chars),
         "ref_words": sum(ref_words),
+        # micro rates of the order-independent measures (harness.unordered)
+        "bow_wer": error_rate(sum(bow_errors), sum(ref_words)) if bow_errors else None,
+        "cer_unordered": error_rate(sum(unordered_errors), sum(ref_chars)) if unordered_errors else None,
+        "empty_outputs": int(scored["empty_output"].astype(bool).sum()),
         "truncated": int(group["truncated"].astype(bool).sum()),
         "comparable": not bool(scored["truncated"].astype(bool).any()),
     }
@@ -229,16 +365,29 @@ def _accuracy(group: pd.DataFrame, failure_policy: str) -> dict[str, Any]:
 
 def _speed(group: pd.DataFrame) -> dict[str, Any]:
     ran = group[group["started"].notna() & (group["status"] != "skipped")]
+    # Outcomes reused from the cache keep the timings of the run that measured them. Speed comes
+    # from this run's own jobs when it has any; otherwise from the measuring runs, each on its own
+    # clock (their wall times add up), and the row says so.
+    cached = ran["cached"].astype(bool) if "cached" in ran else pd.Series(False, index=ran.index)
+    if (~cached).any():
+        ran = ran[~cached]
+    measured_in = sorted({str(name) for name in ran["measured_in"] if name}) if cached.all() else []
     read = ran[ran["status"].isin(("ok", "unscored"))]
     warm = read[~read["cold"].astype(bool)]
     cold = read[read["cold"].astype(bool)]
     row: dict[str, Any] = {"pages": len(read), "warm_pages": len(warm), "cold_pages": len(cold)}
-    # A cold job's time beyond its page work is worker start-up (process, imports, engine).
-    page_work = cold[[f"{stage}_s" for stage in STAGES]].fillna(0).sum(axis=1)
-    startup = _max(cold["finished"] - cold["started"] - page_work)
+    row["speed_from_cache"] = ", ".join(measured_in)
     wall = None
-    if len(ran):
-        wall = float(ran["finished"].max() - ran["started"].min()) - (startup or 0.0)
+    startups = []
+    for _, measured in ran.groupby(ran["measured_in"] if measured_in else pd.Series(0, index=ran.index)):
+        measured_cold = measured[measured["cold"].astype(bool) & measured["status"].isin(("ok", "unscored"))]
+        # A cold job's time beyond its page work is worker start-up (process, imports, engine).
+        page_work = measured_cold[[f"{stage}_s" for stage in STAGES]].fillna(0).sum(axis=1)
+        startup = _max(measured_cold["finished"] - measured_cold["started"] - page_work)
+        startups.append(startup or 0.0)
+        span = float(measured["finished"].max() - measured["started"].min()) - (startup or 0.0)
+        wall = (wall or 0.0) + span
+    startup = max(startups) if startups and len(cold) else None
     row["wall_s"] = wall if wall is not None and wall > 0 else None
     row["startup_s"] = startup
     seconds = row["wall_s"]

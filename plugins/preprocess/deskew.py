@@ -5,6 +5,11 @@ does): ink pixels are sheared by each candidate angle and projected onto rows;
 at the true angle text lines fall into few rows, which maximises the sum of
 squared differences between neighbouring row counts. A coarse search over
 ±max_angle is refined around its best angle.
+
+The corners a rotation uncovers are filled with the page's own background,
+the median of a band along the image border: pure white on grey paper would
+make a light frame that a later global threshold (or the engine's own) turns
+the whole paper black against.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ _COARSE_STEP = 0.5
 _FINE_STEP = 0.05
 # Turning by less than the search can resolve would only blur the image.
 _MIN_ROTATION = _FINE_STEP
+# The border band whose median is the fill colour, as a share of the shorter side.
+_BORDER_SHARE = 0.03
 
 
 class DeskewParams(StepParams):
@@ -36,7 +43,8 @@ class DeskewParams(StepParams):
 class Deskew(Step):
     name = "deskew"
     description = (
-        "estimate the skew by projection profiles within ±max_angle and rotate it away, filling with white"
+        "estimate the skew by projection profiles within ±max_angle and rotate it away, filling the "
+        "uncovered corners with the page's background (the median of its border)"
     )
     Params = DeskewParams
 
@@ -77,10 +85,31 @@ class Deskew(Step):
             return image
         if image.mode not in ("L", "RGB"):
             image = image.convert("L" if image.mode in ("1", "LA", "I", "I;16", "F") else "RGB")
-        white: Any = 255 if image.mode == "L" else (255, 255, 255)
-        rotated = image.rotate(-angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=white)
+        rotated = image.rotate(
+            -angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=border_background(image)
+        )
         rotated.info.update(image.info)
         return rotated
+
+
+def border_background(image: Image.Image) -> Any:
+    """The median colour of a band along the border (``L`` or ``RGB`` image): the paper's colour."""
+    import numpy as np
+
+    pixels = np.asarray(image)
+    band = max(1, round(min(pixels.shape[:2]) * _BORDER_SHARE))
+    ring = np.concatenate(
+        [
+            pixels[:band].reshape(-1, *pixels.shape[2:]),
+            pixels[-band:].reshape(-1, *pixels.shape[2:]),
+            pixels[:, :band].reshape(-1, *pixels.shape[2:]),
+            pixels[:, -band:].reshape(-1, *pixels.shape[2:]),
+        ]
+    )
+    median = np.median(ring, axis=0)
+    if image.mode == "L":
+        return int(round(float(median)))
+    return tuple(int(round(float(value))) for value in median)
 
 
 def _best(score: Any, angles: Any) -> float:

@@ -26,6 +26,10 @@ ECHO_KEY = "echo"
 class EchoOptions(BackendOptions):
     truncate_to: int | None = None
     delay: float = 0.0
+    #: seconds the first page in each language takes extra, as an engine loading its model lazily
+    language_load: float = 0.0
+    #: misread the first N characters of every text (each becomes "#")
+    misread: int = 0
 
 
 class EchoBackend(Backend):
@@ -39,6 +43,10 @@ class EchoBackend(Backend):
 
     def recognize(self, image: Any, *, language: str) -> Recognition:
         text = image.info.get(ECHO_KEY, "")
+        loaded = self.__dict__.setdefault("loaded_languages", set())
+        if self.options.language_load and language not in loaded:
+            time.sleep(self.options.language_load)
+            loaded.add(language)
         if self.options.delay:
             time.sleep(self.options.delay)
         if text == "CRASH":
@@ -47,9 +55,21 @@ class EchoBackend(Backend):
             time.sleep(3600)
         if text == "RAISE":
             raise RuntimeError("the echo engine was asked to fail")
+        if self.options.misread:
+            text = "#" * min(self.options.misread, len(text)) + text[self.options.misread :]
         if self.options.truncate_to is not None and len(text) > self.options.truncate_to:
             return Recognition(text=text[: self.options.truncate_to], truncated=True)
         return Recognition(text=text)
+
+
+class EnglishEchoBackend(EchoBackend):
+    """An echo that reads English only: other samples are skipped, as a real engine's would be."""
+
+    name = "echo_en"
+
+    @classmethod
+    def languages(cls) -> Mapping[str, str]:
+        return {"en": "en"}
 
 
 class UnavailableBackend(EchoBackend):
@@ -107,6 +127,7 @@ def make_echo_dataset(
 @hookimpl
 def register_backends(register):
     register(EchoBackend)
+    register(EnglishEchoBackend)
     register(UnavailableBackend)
 
 

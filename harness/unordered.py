@@ -1,0 +1,175 @@
+"""Order-independent measures: bag-of-words errors and an order-free character error count.
+
+CER and WER follow the output's reading order, so a page whose columns were read
+in the wrong order scores as badly as one read wrongly. These two measures look
+past the order, to tell recognition errors from reading-order errors:
+
+``bow_errors`` (bag of words)
+    Words are the normalised text split on whitespace. With R and H the multisets
+    of reference and output words, missing = sum over w of max(R[w] - H[w], 0),
+    extra = sum over w of max(H[w] - R[w], 0), and ``bow_errors`` =
+    max(missing, extra). It is a lower bound of the word edit distance, and equals
+    it when words are only misread in place.
+
+``unordered_char_errors`` (flexible character matching)
+    In the manner of the flexible character accuracy of Clausner, Pletschacher and
+    Antonacopoulos (Pattern Recognition Letters 131, 2020): reference and output
+    are cut into lines (each normalised on its own), and the best-matching pair of
+    pieces is matched again and again. For a pair, the shorter piece is slid over
+    the longer one (a window as long as the shorter piece, as in the paper); the
+    pair with the largest gain (matched length minus twice its edit distance) is
+    taken, its edit distance counted, and what is left of the longer piece on
+    either side of the window goes back into the pool. Pairs whose edit distance
+    is half the shorter length or more are never matched. Reference characters
+    left unmatched count as deletions, output characters left over as
+    insertions. Line breaks and the spaces between lines never count. The result
+    is never above the ordered character errors: the output's own order is one
+    of the orders a reader could take, so on a one-line sample it equals CER
+    unless pieces were swapped.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+#: A matched pair must have an edit distance below this share of the shorter piece.
+MAX_MATCH_DISTANCE = 0.5
+
+
+def bag_of_words_errors(reference_words: Sequence[str], output_words: Sequence[str]) -> int:
+    """max(missing, extra) over the two multisets of words (see the module docstring)."""
+    reference, output = Counter(reference_words), Counter(output_words)
+    missing = sum((reference - output).values())
+    extra = sum((output - reference).values())
+    return max(missing, extra)
+
+
+def unordered_char_errors(
+    reference: str, output: str, normalise: Callable[[str], str], ordered_errors: int | None = None
+) -> int:
+    """Character errors with reading order ignored; at most ``ordered_errors`` when given.
+
+    ``reference`` and ``output`` are raw texts (line breaks kept); each line is passed
+    through ``normalise`` before matching, and characters are grapheme clusters.
+    """
+    encode = _GraphemeCodec()
+    reference_lines = [encode(line) for line in _lines(reference, normalise)]
+    output_lines = [encode(line) for line in _lines(output, normalise)]
+    errors = _match(reference_lines, output_lines)
+    return errors if ordered_errors is None else min(errors, ordered_errors)
+
+
+def _lines(text: str, normalise: Callable[[str], str]) -> list[str]:
+    return [line for line in (normalise(raw) for raw in text.splitlines()) if line]
+
+
+class _GraphemeCodec:
+    """Maps each grapheme cluster to one code point, so string distances count clusters."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        import grapheme
+
+        out = []
+        for cluster in grapheme.graphemes(text):
+            if len(cluster) == 1:
+                out.append(cluster)
+            else:  # a multi-code-point cluster: a private-use code point of its own
+                out.append(self._codes.setdefault(cluster, chr(0xF0000 + len(self._codes))))
+        return "".join(out)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    gain: int
+    distance: int
+    reference: int  # piece ids
+    output: int
+    left: str  # what stays of the longer piece, left and right of the window
+    right: str
+    longer_is_reference: bool
+
+
+def _best_window(reference: str, output: str) -> tuple[int, str, str, bool] | None:
+    """(distance, left rest, right rest, longer is reference) of the best window, or None."""
+    from rapidfuzz.distance import Levenshtein
+    from rapidfuzz.fuzz import partial_ratio_alignment
+
+    longer_is_reference = len(reference) > len(output)
+    shorter, longer = (output, reference) if longer_is_reference else (reference, output)
+    found = partial_ratio_alignment(shorter, longer)
+    if found is None:
+        return None
+    start, end = found.dest_start, found.dest_end
+    limit = int(MAX_MATCH_DISTANCE * len(shorter) - 1e-9)
+    if limit < 0:
+        return None
+    distance = Levenshtein.distance(shorter, longer[start:end], score_cutoff=limit)
+    if distance > limit:
+        return None
+    return distance, longer[:start].strip(), longer[end:].strip(), longer_is_reference
+
+
+def _match(reference_lines: list[str], output_lines: list[str]) -> int:
+    """Greedy best-first matching of pieces; returns matched distances plus unmatched characters."""
+    pieces: dict[int, str] = {}
+    reference_ids: set[int] = set()
+    output_ids: set[int] = set()
+    new_id = itertools.count()  # ids are never reused, so cached candidates stay valid
+
+    def add(text: str, side: set[int]) -> None:
+        if text:
+            piece = next(new_id)
+            pieces[piece] = text
+            side.add(piece)
+
+    for line in reference_lines:
+        add(line, reference_ids)
+    for line in output_lines:
+        add(line, output_ids)
+
+    cache: dict[tuple[int, int], _Candidate | None] = {}
+    errors = 0
+    while reference_ids and output_ids:
+        best: _Candidate | None = None
+        for ref_id in reference_ids:
+            for out_id in output_ids:
+                if (ref_id, out_id) not in cache:
+                    cache[(ref_id, out_id)] = _candidate(ref_id, out_id, pieces)
+                candidate = cache[(ref_id, out_id)]
+                if candidate is not None and (best is None or _better(candidate, best)):
+                    best = candidate
+        if best is None:
+            break
+        errors += best.distance
+        reference_ids.discard(best.reference)
+        output_ids.discard(best.output)
+        del pieces[best.reference], pieces[best.output]
+        side = reference_ids if best.longer_is_reference else output_ids
+        add(best.left, side)
+        add(best.right, side)
+    errors += sum(len(pieces[i]) for i in reference_ids) + sum(len(pieces[i]) for i in output_ids)
+    return errors
+
+
+def _candidate(ref_id: int, out_id: int, pieces: dict[int, str]) -> _Candidate | None:
+    window = _best_window(pieces[ref_id], pieces[out_id])
+    if window is None:
+        return None
+    distance, left, right, longer_is_reference = window
+    shorter = min(len(pieces[ref_id]), len(pieces[out_id]))
+    return _Candidate(shorter - 2 * distance, distance, ref_id, out_id, left, right, longer_is_reference)
+
+
+def _better(candidate: _Candidate, best: _Candidate) -> bool:
+    # Largest gain first; ties go to the earlier pieces, so the result does not depend on set order.
+    return (candidate.gain, -candidate.reference, -candidate.output) > (
+        best.gain,
+        -best.reference,
+        -best.output,
+    )
