@@ -52,7 +52,7 @@ $(STAMP)-install: $(STAMP)-system $(BIN)/python pyproject.toml
 	@touch $@
 
 $(STAMP)-dev: $(STAMP)-system $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e '.[dev,aspose,dask]'
+	$(BIN)/pip install -q -e '.[dev,aspose,dask,serve]'
 	@touch $@ $(STAMP)-install
 
 clean:

@@ -12,10 +12,13 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REAL_DEV = REPO_ROOT.parent / "shared" / "datasets" / "real-dev"
 TEST_PLUGINS = REPO_ROOT / "tests" / "plugins"
+#: Test helpers the benchmarks share (service_server: the service in a process of its own).
+TEST_HELPERS = REPO_ROOT / "tests"
 
 # The fake backends (noop, ...) live with the tests; spawned workers inherit sys.path.
-if str(TEST_PLUGINS) not in sys.path:
-    sys.path.insert(0, str(TEST_PLUGINS))
+for folder in (TEST_PLUGINS, TEST_HELPERS):
+    if str(folder) not in sys.path:
+        sys.path.append(str(folder))
 
 
 @pytest.fixture(scope="session")

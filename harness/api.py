@@ -134,6 +134,35 @@ class Extractor:
         """Pids of the live worker processes."""
         return [] if self._executor is None else self._executor.worker_pids()
 
+    def configuration(self, **overrides: Any) -> dict[str, Any]:
+        """The resolved configuration a call with these overrides runs: what to record beside its text."""
+        from harness.plugins import get_registry
+
+        settings = self._settings(overrides)
+        return {
+            "backend": settings.backend.name,
+            "backend_version": get_registry(self.plugins).backend(settings.backend.name).version(),
+            "backend_options": settings.backend.options_dict,
+            "language": settings.language,
+            "preprocess": settings.pipeline,
+            "pixel_budget": settings.pixel_budget,
+            "pdf_dpi": settings.pdf_dpi,
+        }
+
+    def page_loading(self, **overrides: Any) -> dict[str, Any]:
+        """How a call with these overrides loads pages: the keywords of harness.images.load_page."""
+        settings = self._settings(overrides)
+        return {
+            "max_pixels": settings.max_pixels,
+            "pixel_budget": settings.pixel_budget,
+            "pdf_dpi": settings.pdf_dpi,
+        }
+
+    async def count_pages(self, path: PathLike, **overrides: Any) -> int:
+        """How many pages ``path`` has, under this configuration's pixel limit (else ImageReadError)."""
+        settings = await self._settings_off_loop(overrides)
+        return await asyncio.to_thread(_count_pages, os.fspath(path), settings.max_pixels)
+
     async def extract_text(self, path: PathLike, **overrides: Any) -> str:
         """The text of every page of ``path``, pages joined with a form feed ("\\f")."""
         return PAGE_SEPARATOR.join(await self.extract_pages(path, **overrides))

@@ -63,3 +63,14 @@ def parse_option_flags(
             continue
         options[backend][option.strip()] = parse_value(value)
     return options, problems
+
+
+def backend_options(items: Sequence[str], backend: str) -> dict[str, Any]:
+    """The options of a command that runs one backend (``index``, ``serve``); ConfigError naming each
+    item it cannot use."""
+    from harness.errors import ConfigError
+
+    options, problems = parse_option_flags(items, [backend])
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return options[backend]
