@@ -92,28 +92,33 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="read files outside a dataset's folder (manifest paths, links leading out); ad hoc runs",
     )
     both.add_argument("--no-html", action="store_true", help="skip report.html")
-    both.add_argument(
+    _add_executor_and_cache_arguments(both)
+    return parser
+
+
+def _add_executor_and_cache_arguments(group: Any) -> None:
+    """Where jobs run (local processes or Dask) and whether the result cache serves them."""
+    group.add_argument(
         "--executor", choices=("local", "dask"), help="local worker processes (default) or a Dask cluster"
     )
-    both.add_argument(
+    group.add_argument(
         "--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask scheduler's cluster (implies dask)"
     )
-    both.add_argument(
+    group.add_argument(
         "--shared-storage",
         action="store_true",
         default=None,
         help="Dask workers see the datasets at the same paths: send paths instead of image bytes",
     )
-    both.add_argument(
+    group.add_argument(
         "--no-cache",
         action="store_true",
         default=None,
         help="run every job; neither read nor write the cache",
     )
-    both.add_argument(
+    group.add_argument(
         "--refresh", action="store_true", default=None, help="run every job and overwrite its cached outcome"
     )
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

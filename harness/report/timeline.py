@@ -5,9 +5,10 @@ Like :mod:`harness.report.charts`: no JavaScript, no network, every label escape
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 from harness.report.charts import _FONT, _SMALL, _finite, _fmt, _Scale, _svg_open
 
@@ -80,41 +81,50 @@ def timeline(
         "run (oldest first)</text>"
     )
     for item in series:
-        parts.append(f'<g class="series" data-group="{escape(item.key or item.label)}">')
-        path: list[str] = []
-        for index, value in enumerate(item.values):
-            if value is None or not _finite(value):
-                if len(path) > 1:
-                    parts.append(_polyline(path, item.color))
-                path = []
-                continue
-            path.append(f"{x_of(index):.1f},{y_scale(value):.1f}")
-        if len(path) > 1:
-            parts.append(_polyline(path, item.color))
-        for index, value in enumerate(item.values):
-            if value is None or not _finite(value):
-                continue
-            low = item.low[index] if item.low else None
-            high = item.high[index] if item.high else None
-            x = x_of(index)
-            tip = f"{item.label} · run {index + 1} ({runs[index]}): {_show(value, percent)}"
-            if low is not None and high is not None and _finite(low) and _finite(high):
-                tip += f" [{_show(low, percent)}, {_show(high, percent)}]"
-                if high > low:
-                    parts.append(
-                        f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y_scale(low):.1f}" y2="{y_scale(high):.1f}" '
-                        f'stroke="{item.color}" stroke-opacity="0.45" stroke-width="3"/>'
-                    )
-            parts.append(
-                f'<circle class="point" cx="{x:.1f}" cy="{y_scale(value):.1f}" r="3.5" fill="{item.color}">'
-                f"<title>{escape(tip)}</title></circle>"
-            )
-        parts.append("</g>")
+        parts += _series_svg(item, runs, x_of, y_scale, percent=percent)
     parts.append(
         f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{plot_height}" fill="none" '
     )
     parts.append('stroke="#999"/></svg>')
     return "".join(parts)
+
+
+def _series_svg(
+    item: Series, runs: Sequence[str], x_of: Callable[[int], float], y_scale: Any, *, percent: bool
+) -> list[str]:
+    """One group's line, interval whiskers and points."""
+    parts: list[str] = []
+    parts.append(f'<g class="series" data-group="{escape(item.key or item.label)}">')
+    path: list[str] = []
+    for index, value in enumerate(item.values):
+        if value is None or not _finite(value):
+            if len(path) > 1:
+                parts.append(_polyline(path, item.color))
+            path = []
+            continue
+        path.append(f"{x_of(index):.1f},{y_scale(value):.1f}")
+    if len(path) > 1:
+        parts.append(_polyline(path, item.color))
+    for index, value in enumerate(item.values):
+        if value is None or not _finite(value):
+            continue
+        low = item.low[index] if item.low else None
+        high = item.high[index] if item.high else None
+        x = x_of(index)
+        tip = f"{item.label} · run {index + 1} ({runs[index]}): {_show(value, percent)}"
+        if low is not None and high is not None and _finite(low) and _finite(high):
+            tip += f" [{_show(low, percent)}, {_show(high, percent)}]"
+            if high > low:
+                parts.append(
+                    f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y_scale(low):.1f}" y2="{y_scale(high):.1f}" '
+                    f'stroke="{item.color}" stroke-opacity="0.45" stroke-width="3"/>'
+                )
+        parts.append(
+            f'<circle class="point" cx="{x:.1f}" cy="{y_scale(value):.1f}" r="3.5" fill="{item.color}">'
+            f"<title>{escape(tip)}</title></circle>"
+        )
+    parts.append("</g>")
+    return parts
 
 
 def _polyline(points: list[str], colour: str) -> str:
