@@ -26,6 +26,11 @@ past the order, to tell recognition errors from reading-order errors:
     is never above the ordered character errors: the output's own order is one
     of the orders a reader could take, so on a one-line sample it equals CER
     unless pieces were swapped.
+
+    The matching compares every reference line with every output line, so it is
+    quadratic in lines: texts with more than ``MAX_LINE_PAIRS`` line pairs or
+    ``MAX_CHARACTERS`` characters (a page has a few thousand of each; a whole book
+    as one text has far more) get the ordered count instead, the bound the measure never exceeds.
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ from dataclasses import dataclass
 
 #: A matched pair must have an edit distance below this share of the shorter piece.
 MAX_MATCH_DISTANCE = 0.5
+#: Past this many reference x output lines, the ordered count is given (see the module docstring).
+MAX_LINE_PAIRS = 40_000
+#: Likewise past this many characters in both texts together (a few dense pages).
+MAX_CHARACTERS = 40_000
 
 
 def bag_of_words_errors(reference_words: Sequence[str], output_words: Sequence[str]) -> int:
@@ -56,9 +65,14 @@ def unordered_char_errors(
     through ``normalise`` before matching, and characters are grapheme clusters.
     """
     encode = _GraphemeCodec()
-    reference_lines = [encode(line) for line in _lines(reference, normalise)]
-    output_lines = [encode(line) for line in _lines(output, normalise)]
-    errors = _match(reference_lines, output_lines)
+    reference_lines = _lines(reference, normalise)
+    output_lines = _lines(output, normalise)
+    too_large = len(reference_lines) * len(output_lines) > MAX_LINE_PAIRS or (
+        len(reference) + len(output) > MAX_CHARACTERS
+    )
+    if ordered_errors is not None and too_large:
+        return ordered_errors
+    errors = _match([encode(line) for line in reference_lines], [encode(line) for line in output_lines])
     return errors if ordered_errors is None else min(errors, ordered_errors)
 
 
