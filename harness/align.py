@@ -9,13 +9,14 @@ shows as one multi-character confusion instead of a substitution plus a deletion
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-import grapheme
+from harness.graphemes import graphemes
 
 Op = Literal["equal", "substitute", "delete", "insert"]
 
@@ -75,8 +76,8 @@ def align(reference: str, hypothesis: str) -> Alignment:
     """Align two texts on grapheme clusters (minimum edit distance)."""
     from harness import editops
 
-    ref = list(grapheme.graphemes(reference))
-    hyp = list(grapheme.graphemes(hypothesis))
+    ref = graphemes(reference)
+    hyp = graphemes(hypothesis)
     codes: dict[str, str] = {}
     encoded_ref, encoded_hyp = editops.encode(ref, codes), editops.encode(hyp, codes)
     segments: list[Segment] = []
@@ -127,8 +128,8 @@ def confusions(alignment: Alignment) -> Counter[tuple[str, str]]:
     for segment in alignment.segments:
         if segment.op == "equal":
             continue
-        ref = list(grapheme.graphemes(segment.ref))
-        hyp = list(grapheme.graphemes(segment.hyp))
+        ref = graphemes(segment.ref)
+        hyp = graphemes(segment.hyp)
         if len(ref) == len(hyp):
             counts.update(zip(ref, hyp, strict=True))
         elif max(len(ref), len(hyp)) <= MAX_CONFUSION_LENGTH:
@@ -138,6 +139,7 @@ def confusions(alignment: Alignment) -> Counter[tuple[str, str]]:
     return counts
 
 
+@functools.lru_cache(maxsize=4096)  # a page has a few dozen distinct characters, read thousands of times
 def char_class(cluster: str) -> str:
     """The class of one grapheme cluster (see CHAR_CLASSES)."""
     if not cluster:
@@ -169,7 +171,7 @@ def class_accuracy(alignment: Alignment) -> dict[str, ClassStats]:
     totals: Counter[str] = Counter()
     correct: Counter[str] = Counter()
     for segment in alignment.segments:
-        for cluster in grapheme.graphemes(segment.ref):
+        for cluster in graphemes(segment.ref):
             kind = char_class(cluster)
             totals[kind] += 1
             if segment.op == "equal":

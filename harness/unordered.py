@@ -35,10 +35,16 @@ past the order, to tell recognition errors from reading-order errors:
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.fuzz import partial_ratio_alignment
+
+from harness.graphemes import graphemes
 
 #: A matched pair must have an edit distance below this share of the shorter piece.
 MAX_MATCH_DISTANCE = 0.5
@@ -87,10 +93,8 @@ class _GraphemeCodec:
         self._codes: dict[str, str] = {}
 
     def __call__(self, text: str) -> str:
-        import grapheme
-
         out = []
-        for cluster in grapheme.graphemes(text):
+        for cluster in graphemes(text):
             if len(cluster) == 1:
                 out.append(cluster)
             else:  # a multi-code-point cluster: a private-use code point of its own
@@ -111,9 +115,6 @@ class _Candidate:
 
 def _best_window(reference: str, output: str) -> tuple[int, str, str, bool] | None:
     """(distance, left rest, right rest, longer is reference) of the best window, or None."""
-    from rapidfuzz.distance import Levenshtein
-    from rapidfuzz.fuzz import partial_ratio_alignment
-
     longer_is_reference = len(reference) > len(output)
     shorter, longer = (output, reference) if longer_is_reference else (reference, output)
     found = partial_ratio_alignment(shorter, longer)
@@ -130,36 +131,43 @@ def _best_window(reference: str, output: str) -> tuple[int, str, str, bool] | No
 
 
 def _match(reference_lines: list[str], output_lines: list[str]) -> int:
-    """Greedy best-first matching of pieces; returns matched distances plus unmatched characters."""
+    """Greedy best-first matching of pieces; returns matched distances plus unmatched characters.
+
+    Candidates wait in a heap ordered as :func:`_sort_key`; one whose pieces were used up
+    meanwhile is dropped when it comes out, so each pair is measured once.
+    """
     pieces: dict[int, str] = {}
     reference_ids: set[int] = set()
     output_ids: set[int] = set()
-    new_id = itertools.count()  # ids are never reused, so cached candidates stay valid
+    new_id = itertools.count()  # ids are never reused, so a queued candidate names its pieces
+    queue: list[tuple[tuple[int, int, int], _Candidate]] = []
 
     def add(text: str, side: set[int]) -> None:
-        if text:
-            piece = next(new_id)
-            pieces[piece] = text
-            side.add(piece)
+        if not text:
+            return
+        piece = next(new_id)
+        pieces[piece] = text
+        side.add(piece)
+        pairs = (
+            ((piece, other) for other in output_ids)
+            if side is reference_ids
+            else ((other, piece) for other in reference_ids)
+        )
+        for ref_id, out_id in pairs:
+            candidate = _candidate(ref_id, out_id, pieces)
+            if candidate is not None:
+                heapq.heappush(queue, (_sort_key(candidate), candidate))
 
     for line in reference_lines:
         add(line, reference_ids)
     for line in output_lines:
         add(line, output_ids)
 
-    cache: dict[tuple[int, int], _Candidate | None] = {}
     errors = 0
-    while reference_ids and output_ids:
-        best: _Candidate | None = None
-        for ref_id in reference_ids:
-            for out_id in output_ids:
-                if (ref_id, out_id) not in cache:
-                    cache[(ref_id, out_id)] = _candidate(ref_id, out_id, pieces)
-                candidate = cache[(ref_id, out_id)]
-                if candidate is not None and (best is None or _better(candidate, best)):
-                    best = candidate
-        if best is None:
-            break
+    while queue:
+        _, best = heapq.heappop(queue)
+        if best.reference not in pieces or best.output not in pieces:
+            continue
         errors += best.distance
         reference_ids.discard(best.reference)
         output_ids.discard(best.output)
@@ -180,10 +188,6 @@ def _candidate(ref_id: int, out_id: int, pieces: dict[int, str]) -> _Candidate |
     return _Candidate(shorter - 2 * distance, distance, ref_id, out_id, left, right, longer_is_reference)
 
 
-def _better(candidate: _Candidate, best: _Candidate) -> bool:
+def _sort_key(candidate: _Candidate) -> tuple[int, int, int]:
     # Largest gain first; ties go to the earlier pieces, so the result does not depend on set order.
-    return (candidate.gain, -candidate.reference, -candidate.output) > (
-        best.gain,
-        -best.reference,
-        -best.output,
-    )
+    return (-candidate.gain, candidate.reference, candidate.output)
