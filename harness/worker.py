@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from harness.backends import BackendSpec
@@ -22,6 +22,8 @@ from harness.errors import EngineError, OcrHarnessError
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
+
+    from harness.metrics import Normalisation
 
 #: The first message a worker sends, once its environment is set and it can take tasks.
 READY = "ready"
@@ -48,6 +50,9 @@ class Task:
     pixel_budget: int | None = None
     #: resolution PDF pages are rendered at
     pdf_dpi: float = 300
+    #: the page's ground truth and the run's normalisation: the worker scores what it read
+    reference: str | None = None
+    profile: Normalisation | None = None
 
 
 @dataclass
@@ -77,6 +82,8 @@ class Outcome:
     thread_settings: dict[str, Any] = field(default_factory=dict)
     #: indices of the pipeline's steps that left the image as they got it, pixel for pixel
     unchanged_steps: list[int] = field(default_factory=list)
+    #: the text's score against the task's reference (harness.metrics.stored_score)
+    scores: dict[str, Any] = field(default_factory=dict)
     #: JPEG bytes of the thumbnails the task asked for (the runner stores them; never in a record)
     thumbnails: dict[str, bytes] = field(default_factory=dict)
 
@@ -85,8 +92,12 @@ class Outcome:
         return self.error_type is None
 
     def to_dict(self) -> dict[str, Any]:
-        """Everything but the thumbnails' bytes (the runner stores those apart)."""
-        return {name: value for name, value in asdict(self).items() if name != "thumbnails"}
+        """Everything but the thumbnails' bytes (the runner stores those apart).
+
+        A shallow copy: ``dataclasses.asdict`` would copy every line and word of a page
+        (half a million calls for 24 dense pages), and records are only ever serialised.
+        """
+        return {item.name: getattr(self, item.name) for item in fields(self) if item.name != "thumbnails"}
 
     def raise_error(self) -> None:
         """Re-raise a failed outcome as the harness exception it came from."""
@@ -208,7 +219,18 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
         outcome.error_message = f"{task.image}: {stage} failed: {type(error).__name__}: {error}"
     outcome.cpu_seconds = time.process_time() - cpu_start
     outcome.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    _score(task, outcome)
     return outcome
+
+
+def _score(task: Task, outcome: Outcome) -> None:
+    """Score the text here, on the worker's core, after the job's timings are taken."""
+    if task.reference is None or task.profile is None or not outcome.ok:
+        return
+    from harness.metrics import stored_score
+
+    with contextlib.suppress(Exception):  # reports score a row themselves when it has no scores
+        outcome.scores = stored_score(task.reference, outcome.text or "", task.profile)
 
 
 def _thumbnail(task: Task, outcome: Outcome, kind: str, image: Any) -> None:

@@ -176,3 +176,25 @@ def test_a_damaged_entry_is_a_miss_and_is_replaced(dataset: Path) -> None:
     _, again = run()
     assert sum(record["cached"] for record in again.values()) == 3
     assert json.loads(json.dumps(again[("line_en_a", "none")]))["text"] == "hello world"
+
+
+def test_a_reused_outcome_is_scored_against_todays_ground_truth_and_normalisation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    folder = make_echo_dataset(tmp_path / "lines", {"line_en_case": ("Hello World", "hello world")})
+
+    def run_once(**metrics: str) -> dict[str, str]:
+        suite = suite_from_args(["lines"], get_registry(PLUGINS), backends=["echo"], metrics=metrics)
+        run_dir = run_suite(suite, log=io.StringIO(), live=False).run_dir
+        write_reports(run_dir, html=False, log=io.StringIO())
+        (row,) = samples_csv(run_dir)
+        return row
+
+    first = run_once()
+    assert (first["cached"], first["char_errors"]) == ("false", "2")  # H and W
+    casefolded = run_once(normalisation="casefold")
+    assert (casefolded["cached"], casefolded["char_errors"], casefolded["cer"]) == ("true", "0", "0.0")
+    (folder / "line_en_case.gt.txt").write_text("Hello Word", encoding="utf-8")
+    corrected = run_once()
+    assert (corrected["cached"], corrected["char_errors"], corrected["insertions"]) == ("true", "1", "1")
