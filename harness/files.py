@@ -81,10 +81,11 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], object]) 
 
     A reader never sees half a file, and a failed write (full disk, read-only
     folder) leaves nothing behind: it is an OutputError naming the file and the
-    cause.
+    cause. The temporary file is this process's own, so processes writing the same
+    file at once (two runs sharing the thumbnail store) never write into each other's.
     """
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         write(temporary)
         os.replace(temporary, path)

@@ -11,9 +11,9 @@ Reports copy the thumbnails they show into ``thumbnails/`` beside report.html.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,11 +70,11 @@ class ThumbnailStore:
         return (self.folder / name).is_file()
 
     def put(self, name: str, data: bytes) -> None:
-        try:
+        from harness.errors import OutputError
+        from harness.files import write_atomic
+
+        # A thumbnail is a convenience: the report makes one later or shows none.
+        with contextlib.suppress(OSError, OutputError):
             self.folder.mkdir(parents=True, exist_ok=True)
-            temporary = self.folder / f".{name}.{os.getpid()}.tmp"
-            temporary.write_bytes(data)
-            os.replace(temporary, self.folder / name)
-        except OSError:  # a thumbnail is a convenience: the report makes one later or shows none
-            pass
+            write_atomic(self.folder / name, lambda temporary: temporary.write_bytes(data))
 
