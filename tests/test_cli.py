@@ -96,3 +96,20 @@ def test_figures_quoted_in_the_ci_suite_are_what_the_engines_read(real_dev: Path
         assert row.micro_cer == pytest.approx(cer, abs=0.001), row.backend
         assert row.micro_wer == pytest.approx(wer, abs=0.001), row.backend
     assert main(["check", str(next(tmp_path.glob("ci-*")))]) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["extract", "--timeout", "nan", "a.png"], "--timeout: must be a number more than 0, not nan"),
+        (["run", "scans", "--timeout", "-1"], "--timeout: must be a number more than 0, not -1"),
+        (["serve", "--workers", "0"], "--workers: must be at least 1, not 0"),
+        (["index", "scans", "--db", "x.db", "--jobs", "two"], "--jobs/-j: 'two' is not a whole number"),
+        (["search", "x.db", "words", "--limit", "1.5"], "--limit: '1.5' is not a whole number"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_by_every_command_alike(argv, message, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

@@ -24,13 +24,13 @@ import json
 import sys
 from typing import Any
 
+from harness.cli._arguments import add_engine_arguments, positive_float, positive_int
+
 FILE_HEADER = "==> {} <=="
 FORMATS = ("text", "json", "hocr", "alto", "page", "pdf")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    from harness.defaults import DEFAULT_BACKEND
-
     parser = subparsers.add_parser(
         "extract",
         help="read scans: text, JSON, hOCR, ALTO, PAGE-XML or searchable PDF",
@@ -38,24 +38,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "by a form feed), or the document with its lines, words, boxes and confidences.",
     )
     parser.add_argument("files", nargs="*", metavar="FILE", help="image files (PNG, TIFF, JPEG, ...) or PDFs")
-    parser.add_argument(
-        "--backend", default=DEFAULT_BACKEND, help=f"OCR backend (default: {DEFAULT_BACKEND})"
-    )
-    parser.add_argument("--language", default="en", metavar="CODE", help="ISO 639-1 code (default: en)")
-    parser.add_argument(
-        "--preprocess",
-        default=None,
-        metavar="PIPELINE",
-        help='preprocessing, e.g. "downscale(max_side=2000)|binarize"',
-    )
-    parser.add_argument(
-        "--option",
-        "-o",
-        action="append",
-        default=[],
-        metavar="[BACKEND.]KEY=VALUE",
-        help="a backend option, e.g. psm=7 (repeatable); 'ocr-harness plugins' lists each backend's options",
-    )
+    add_engine_arguments(parser)
     parser.add_argument(
         "--manifest",
         metavar="FILE",
@@ -74,17 +57,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--jobs",
         "-j",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="worker processes (default: one per core)",
     )
     parser.add_argument(
-        "--timeout", type=_positive_float, default=None, metavar="S", help="give up on a page after S seconds"
+        "--timeout", type=positive_float, default=None, metavar="S", help="give up on a page after S seconds"
     )
     parser.add_argument(
         "--max-image-pixels",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="accept images up to N pixels (default: 400 million, or Pillow's 89 million "
@@ -98,14 +81,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--pixel-budget",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="largest page, in pixels, read without shrinking it (default: 40 million)",
     )
     parser.add_argument(
         "--pdf-dpi",
-        type=_positive_float,
+        type=positive_float,
         default=300,
         metavar="DPI",
         help="resolution PDF pages are rendered at (default: 300)",
@@ -304,23 +287,3 @@ async def _extract(
 def extractor_backend(args: argparse.Namespace, items: list[tuple[str, dict[str, Any]]]) -> str:
     names = dict.fromkeys(options.get("backend") or args.backend for _, options in items)
     return ", ".join(names) or args.backend
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, not {value}")
-    return value

@@ -13,12 +13,10 @@ import argparse
 import sys
 from typing import Any
 
-from harness.cli.extract import _positive_float, _positive_int
+from harness.cli._arguments import add_engine_arguments, positive_float, positive_int
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    from harness.defaults import DEFAULT_BACKEND
-
     parser = subparsers.add_parser(
         "index",
         help="read images and PDFs into a full-text index (SQLite)",
@@ -28,33 +26,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to index")
     parser.add_argument("--db", required=True, metavar="FILE", help="the index file (created if missing)")
     parser.add_argument("--errors", action="store_true", help="list the files recorded as errors, and stop")
-    parser.add_argument(
-        "--backend", default=DEFAULT_BACKEND, help=f"OCR backend (default: {DEFAULT_BACKEND})"
-    )
-    parser.add_argument("--language", default="en", metavar="CODE", help="ISO 639-1 code (default: en)")
-    parser.add_argument("--preprocess", default=None, metavar="PIPELINE", help="preprocessing pipeline")
-    parser.add_argument(
-        "--option",
-        "-o",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a backend option (repeatable)",
-    )
+    add_engine_arguments(parser)
     parser.add_argument(
         "--jobs",
         "-j",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="worker processes (default: cores)",
     )
     parser.add_argument(
-        "--timeout", type=_positive_float, default=None, metavar="S", help="give up on a page after S seconds"
+        "--timeout", type=positive_float, default=None, metavar="S", help="give up on a page after S seconds"
     )
     parser.add_argument(
         "--max-image-pixels",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="accept images up to N pixels",

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness.cli._arguments import positive_float, positive_int
+
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     from harness.defaults import DEFAULT_BACKEND
@@ -61,14 +63,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     both = parser.add_argument_group("run settings (override the suite's [run] table)")
     both.add_argument(
-        "--jobs", "-j", type=_positive_int, metavar="N", help="worker processes (default: one per core)"
+        "--jobs", "-j", type=positive_int, metavar="N", help="worker processes (default: one per core)"
     )
     both.add_argument(
-        "--timeout", type=_positive_float, metavar="S", help="seconds per job before its worker is stopped"
+        "--timeout", type=positive_float, metavar="S", help="seconds per job before its worker is stopped"
     )
     both.add_argument(
         "--rounds",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="time every group N times, interleaved (A B A B); pages/s is the median with its spread, "
         "accuracy comes from round 1 (default 1)",
@@ -82,7 +84,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     both.add_argument(
         "--max-image-pixels",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="accept pages up to N pixels (default: Pillow's limit, about 89 million)",
     )
@@ -211,17 +213,3 @@ def _show(reports: Any) -> None:
 
     print_summary(reports.table, reports.notes)
     print(f"\nReports: {reports.run_dir}")
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, not {value}")
-    return value

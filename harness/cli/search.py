@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from harness.cli.extract import _positive_int
+from harness.cli._arguments import positive_int
 
 _BOLD, _PLAIN = "\033[1;7m", "\033[0m"
 
@@ -26,7 +26,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("db", metavar="DB", help="the index file")
     parser.add_argument("query", metavar="QUERY", help="what to look for")
     parser.add_argument(
-        "--limit", type=_positive_int, default=10, metavar="N", help="at most N hits (default 10)"
+        "--limit", type=positive_int, default=10, metavar="N", help="at most N hits (default 10)"
     )
     parser.add_argument("--json", action="store_true", help="print the hits as a JSON list")
     return parser

@@ -13,14 +13,12 @@ import os
 import sys
 from typing import Any
 
-from harness.cli.extract import _positive_float, _positive_int
+from harness.cli._arguments import add_engine_arguments, positive_float, positive_int
 
 SERVE_EXTRA_FIX = "pip install 'ocr-harness[serve]'"
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    from harness.defaults import DEFAULT_BACKEND
-
     parser = subparsers.add_parser(
         "serve",
         help="serve extraction and search over HTTP",
@@ -30,22 +28,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     parser.add_argument("--db", default=None, metavar="FILE", help="index file for /v1/search and /v1/index")
-    parser.add_argument(
-        "--backend", default=DEFAULT_BACKEND, help=f"OCR backend (default: {DEFAULT_BACKEND})"
-    )
-    parser.add_argument("--language", default="en", metavar="CODE", help="default language (default: en)")
-    parser.add_argument("--preprocess", default=None, metavar="PIPELINE", help="default preprocessing")
-    parser.add_argument(
-        "--option",
-        "-o",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a backend option (repeatable)",
-    )
+    add_engine_arguments(parser, language_help="default language (default: en)")
     parser.add_argument(
         "--workers",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="OCR worker processes (default: cores)",
@@ -57,28 +43,28 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-upload-mb",
-        type=_positive_float,
+        type=positive_float,
         default=100.0,
         metavar="MB",
         help="largest request (default 100)",
     )
     parser.add_argument(
         "--max-pending-pages",
-        type=_positive_int,
+        type=positive_int,
         default=32,
         metavar="N",
         help="pages waiting to be read before new requests get 503 (default 32)",
     )
     parser.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=positive_float,
         default=300.0,
         metavar="S",
         help="seconds per request (default 300)",
     )
     parser.add_argument(
         "--max-image-pixels",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="accept images up to N pixels",

@@ -1,0 +1,52 @@
+"""Arguments several commands share: number types, and the engine a command reads with."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value > 0 and math.isfinite(value)):  # NaN compares false both ways
+        raise argparse.ArgumentTypeError(f"must be a number more than 0, not {text}")
+    return value
+
+
+def add_engine_arguments(
+    parser: argparse.ArgumentParser, *, language_help: str = "ISO 639-1 code (default: en)"
+) -> None:
+    """--backend, --language, --preprocess and --option, for commands that read with one engine."""
+    from harness.defaults import DEFAULT_BACKEND
+
+    parser.add_argument(
+        "--backend", default=DEFAULT_BACKEND, help=f"OCR backend (default: {DEFAULT_BACKEND})"
+    )
+    parser.add_argument("--language", default="en", metavar="CODE", help=language_help)
+    parser.add_argument(
+        "--preprocess",
+        default=None,
+        metavar="PIPELINE",
+        help='preprocessing, e.g. "downscale(max_side=2000)|binarize"',
+    )
+    parser.add_argument(
+        "--option",
+        "-o",
+        action="append",
+        default=[],
+        metavar="[BACKEND.]KEY=VALUE",
+        help="a backend option, e.g. psm=7 (repeatable); 'ocr-harness plugins' lists each backend's options",
+    )
