@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -27,6 +28,16 @@ def real_dev() -> Path:
     if not (REAL_DEV / "MANIFEST.tsv").is_file():
         pytest.skip(f"real-dev dataset not found at {REAL_DEV} (CI keeps it beside the repository)")
     return REAL_DEV
+
+
+@pytest.fixture
+def english_lines(real_dev: Path, tmp_path: Path) -> list[Path]:
+    """The real-dev English line scans, copied into ``tmp_path / "lines"`` (a folder of their own)."""
+    folder = tmp_path / "lines"
+    folder.mkdir()
+    for image in sorted(real_dev.glob("line_en_*.png")):
+        shutil.copy(image, folder)
+    return sorted(folder.glob("*.png"))
 
 
 # Benchmarks measure: they never reuse outcomes from, or fill, the user's result cache.

@@ -39,3 +39,14 @@ def read_all(
     context = multiprocessing.get_context("spawn")
     with context.Pool(workers, initializer=_create_engine, initargs=(backend, threads)) as pool:
         return pool.map(_read, [(str(path), language) for path in images], chunksize=1)
+
+
+def require_backend(name: str) -> None:
+    """Skip the benchmark when backend ``name`` cannot run here."""
+    import pytest  # here, not at the top: the yardstick's workers import this module
+
+    from harness.plugins import get_registry
+
+    registry = get_registry()
+    if name not in registry.backends or not registry.backend(name).availability().ok:
+        pytest.skip(f"backend {name!r} is not available here")

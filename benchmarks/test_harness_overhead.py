@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from plain_loop import read_all
+from plain_loop import read_all, require_backend
 
 from harness.plugins import get_registry
 from harness.runner import run_suite
@@ -71,9 +71,8 @@ def test_per_job_overhead_with_a_noop_backend(benchmark, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("backend", ["rapidocr", "tesseract"])
 def test_harness_throughput_against_a_plain_engine_loop(benchmark, backend, real_dev, tmp_path, monkeypatch):
+    require_backend(backend)
     registry = get_registry()
-    if backend not in registry.backends or not registry.backend(backend).availability().ok:
-        pytest.skip(f"backend {backend!r} is not available here")
     dataset = tmp_path / "lines"
     dataset.mkdir()
     for stem in LINES:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import shutil
 import statistics
 import subprocess
 import sys
@@ -22,24 +21,15 @@ import time
 from contextlib import redirect_stderr
 from pathlib import Path
 
-import pytest
-from plain_loop import read_all
+from plain_loop import read_all, require_backend
 
 from harness.api import Extractor
 from harness.cli import main
 from harness.index import Index
-from harness.plugins import get_registry
 
 WORKERS = 2
 ROUNDS = 3
 BACKEND = "tesseract"
-
-
-def _lines(real_dev: Path, folder: Path) -> list[Path]:
-    folder.mkdir()
-    for image in sorted(real_dev.glob("line_en_*.png")):
-        shutil.copy(image, folder)
-    return sorted(folder.glob("*.png"))
 
 
 def _index_round(folder: Path, db: Path) -> None:
@@ -55,10 +45,9 @@ def _index_round(folder: Path, db: Path) -> None:
     asyncio.run(index())
 
 
-def test_indexing_against_a_plain_engine_loop(benchmark, real_dev, tmp_path):
-    if not get_registry().backend(BACKEND).availability().ok:
-        pytest.skip(f"backend {BACKEND!r} is not available here")
-    images = _lines(real_dev, tmp_path / "lines")
+def test_indexing_against_a_plain_engine_loop(benchmark, english_lines, tmp_path):
+    require_backend(BACKEND)
+    images = english_lines
     plain_seconds: list[float] = []
 
     def plain_round() -> None:  # the untimed set-up of each round: the yardstick, timed here
@@ -84,10 +73,9 @@ def test_indexing_against_a_plain_engine_loop(benchmark, real_dev, tmp_path):
     )
 
 
-def test_reindexing_unchanged_files(benchmark, real_dev, tmp_path):
-    if not get_registry().backend(BACKEND).availability().ok:
-        pytest.skip(f"backend {BACKEND!r} is not available here")
-    images = _lines(real_dev, tmp_path / "lines")
+def test_reindexing_unchanged_files(benchmark, english_lines, tmp_path):
+    require_backend(BACKEND)
+    images = english_lines
     db = str(tmp_path / "index.sqlite")
     command = ["index", str(tmp_path / "lines"), "--db", db, "--backend", BACKEND, "--jobs", str(WORKERS)]
     with redirect_stderr(io.StringIO()):

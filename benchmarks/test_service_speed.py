@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import shutil
 import statistics
 import time
 from pathlib import Path
 
 import httpx
 import plain_loop
-import pytest
+from plain_loop import require_backend
 from service_server import serving
-
-from harness.plugins import get_registry
 
 WORKERS = 2
 ROUNDS = 3
@@ -45,14 +42,9 @@ async def _post_all(url: str, images: list[Path]) -> None:
         await asyncio.gather(*(client(http) for _ in range(CLIENTS)))
 
 
-def test_service_throughput_against_a_plain_engine_loop(benchmark, real_dev, tmp_path):
-    if not get_registry().backend(BACKEND).availability().ok:
-        pytest.skip(f"backend {BACKEND!r} is not available here")
-    folder = tmp_path / "lines"
-    folder.mkdir()
-    for image in sorted(real_dev.glob("line_en_*.png")):
-        shutil.copy(image, folder)
-    images = sorted(folder.glob("*.png"))
+def test_service_throughput_against_a_plain_engine_loop(benchmark, english_lines, tmp_path):
+    require_backend(BACKEND)
+    images = english_lines
     items = [(str(path), "en") for path in images]
     context = multiprocessing.get_context("spawn")
     plain_seconds: list[float] = []
