@@ -28,7 +28,6 @@ characters at all).
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import unicodedata
@@ -302,40 +301,6 @@ def _unordered_counts(
             raw_reference, raw_hypothesis, profile, ordered_errors=char_errors
         ),
     }
-
-
-#: Bumped whenever :func:`score` counts differently, so stored scores of the old rules are recomputed.
-SCORE_VERSION = 1
-
-
-def stored_score(reference: str, hypothesis: str, profile: Normalisation) -> dict[str, Any]:
-    """:func:`score` in the shape a job's record keeps it (``scores`` in results.jsonl).
-
-    Workers score a page as they read it, on all cores at once, so reports only read the
-    counts; the profile, the rules' version and a digest of the reference say when they
-    still apply (:func:`reuse_score`).
-    """
-    counts = score(reference, hypothesis, profile)
-    return {"profile": profile.id, "version": SCORE_VERSION, "reference": _digest(reference),
-            "counts": asdict(counts)}  # fmt: skip
-
-
-def reuse_score(stored: Any, reference: str, profile: Normalisation) -> TextScore | None:
-    """The counts of a :func:`stored_score` made for this reference, profile and version; else None."""
-    if not isinstance(stored, dict) or not isinstance(stored.get("counts"), dict):
-        return None
-    if (stored.get("profile"), stored.get("version")) != (profile.id, SCORE_VERSION):
-        return None
-    if stored.get("reference") != _digest(reference):
-        return None
-    try:
-        return TextScore(**stored["counts"])
-    except TypeError:  # written by other rules under the same version: count again
-        return None
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def cer(reference: str, hypothesis: str, profile: Normalisation = DEFAULT_PROFILE) -> float:

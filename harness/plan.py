@@ -23,7 +23,6 @@ from harness.worker import Task
 
 if TYPE_CHECKING:
     from harness.datasets import Sample
-    from harness.metrics import Normalisation
     from harness.suite import BackendEntry, Suite
 
 
@@ -43,8 +42,7 @@ class Job:
     def runnable(self) -> bool:
         return self.skip_reason is None and self.problem_type is None
 
-    def task(self, *, max_pixels: int | None = None, profile: Normalisation | None = None) -> Task:
-        """The worker's task; with ``profile``, the worker also scores the page against its ground truth."""
+    def task(self, *, max_pixels: int | None = None) -> Task:
         return Task(
             image=str(self.sample.image),
             backend=self.backend.spec,
@@ -52,8 +50,6 @@ class Job:
             page=self.sample.page,
             language=self.language,
             max_pixels=max_pixels,
-            reference=self.sample.ground_truth if profile is not None else None,
-            profile=profile,
         )
 
 

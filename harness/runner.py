@@ -49,7 +49,7 @@ from harness.worker import Outcome, Task
 if TYPE_CHECKING:
     from harness.executor import Executor
     from harness.progress import Progress
-    from harness.suite import BackendEntry, Suite
+    from harness.suite import BackendEntry, RunConfig, Suite
 
 ExecutorFactory = Callable[["BackendEntry", int, int], "Executor"]
 """Makes the executor for one backend: ``(backend, workers, threads_per_worker) -> Executor``."""
@@ -185,7 +185,7 @@ async def execute(
                         if progress is not None:
                             where = f" · round {round_number}/{rounds}" if rounds > 1 else ""
                             progress.start_group(f"{backend.label} · {pipeline}{where}")
-                        await _run_group(executor, group, store, progress, suite, counts,
+                        await _run_group(executor, group, store, progress, suite.run, counts,
                                          backend_facts, cache, thumbnails, round_number)  # fmt: skip
                     if round_number == rounds:  # its last group: free its workers for the next backend
                         await executors.pop(backend.label).close()
@@ -225,7 +225,7 @@ async def _run_group(
     jobs: list[Job],
     store: ResultStore,
     progress: Progress | None,
-    suite: Suite,
+    settings: RunConfig,
     counts: Counter[str],
     backend_facts: dict[str, Any],
     cache: JobCache,
@@ -236,12 +236,9 @@ async def _run_group(
 
     async def consume() -> None:
         for job in pending:
-            # Later timing rounds only time: their texts are never scored.
-            profile = suite.profile if round_number == 1 else None
-            task = job.task(max_pixels=suite.run.max_image_pixels, profile=profile)
-            task, names = thumbnails.task(job, task)
+            task, names = thumbnails.task(job, job.task(max_pixels=settings.max_image_pixels))
             started = time.time()
-            outcome = await executor.run(task, timeout=suite.run.timeout)
+            outcome = await executor.run(task, timeout=settings.timeout)
             record = {**make_record(job, outcome, started=started, finished=time.time()), "thumbnails": names}
             thumbnails.keep(outcome.thumbnails, names)  # stored apart, never in a record
             if round_number > 1:

@@ -38,8 +38,9 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.fuzz import partial_ratio_alignment
@@ -133,50 +134,112 @@ def _best_window(reference: str, output: str) -> tuple[int, str, str, bool] | No
 def _match(reference_lines: list[str], output_lines: list[str]) -> int:
     """Greedy best-first matching of pieces; returns matched distances plus unmatched characters.
 
-    Candidates wait in a heap ordered as :func:`_sort_key`; one whose pieces were used up
-    meanwhile is dropped when it comes out, so each pair is measured once.
+    Measuring a pair (sliding one piece over the other) is the costly step, so pairs are
+    first ranked by an upper bound of their gain from the characters the two pieces share
+    (:class:`_Bags`). Each new piece keeps its pairs with the other side sorted by that
+    bound, and the heap holds each piece's next unmeasured pair and every measured one, in
+    the order of :func:`_sort_key` (the bound standing in for the gain). A pair is measured
+    when its bound comes out on top, so the pair taken at each step is the one a scan of
+    every measured pair would take; most pairs of unrelated lines never are measured, since
+    their pieces are matched elsewhere first. Entries of used-up pieces are dropped.
     """
     pieces: dict[int, str] = {}
     reference_ids: set[int] = set()
     output_ids: set[int] = set()
-    new_id = itertools.count()  # ids are never reused, so a queued candidate names its pieces
-    queue: list[tuple[tuple[int, int, int], _Candidate]] = []
+    new_id = itertools.count()  # ids are never reused, so a queued entry names its pieces
+    bags = _Bags(reference_lines + output_lines)
+    # (-gain or -bound, reference id, output id, 0 measured / 1 bound), and the candidate, or
+    # the rest of the bounded pairs of the piece that owns this one
+    queue: list[tuple[tuple[int, int, int, int], Any]] = []
 
-    def add(text: str, side: set[int]) -> None:
-        if not text:
+    def next_pair(owner: int, pairs: Iterator[tuple[int, int, int, int]]) -> None:
+        if owner in pieces:
+            for key in pairs:
+                heapq.heappush(queue, (key, (owner, pairs)))
+                return
+
+    def add(texts: list[str], side: set[int]) -> None:
+        added = []
+        for text in texts:
+            if text:
+                piece = next(new_id)
+                pieces[piece] = text
+                side.add(piece)
+                added.append(piece)
+        others = sorted(output_ids if side is reference_ids else reference_ids)
+        if not added or not others:
             return
-        piece = next(new_id)
-        pieces[piece] = text
-        side.add(piece)
-        pairs = (
-            ((piece, other) for other in output_ids)
-            if side is reference_ids
-            else ((other, piece) for other in reference_ids)
-        )
-        for ref_id, out_id in pairs:
-            candidate = _candidate(ref_id, out_id, pieces)
-            if candidate is not None:
-                heapq.heappush(queue, (_sort_key(candidate), candidate))
+        bounds = bags.bounds([pieces[i] for i in added], [pieces[i] for i in others])
+        for piece, keys in zip(added, bounds, strict=True):
+            pairs = [
+                (key, piece, others[column], 1) if side is reference_ids else (key, others[column], piece, 1)
+                for key, column in keys
+            ]
+            next_pair(piece, iter(pairs))
 
-    for line in reference_lines:
-        add(line, reference_ids)
-    for line in output_lines:
-        add(line, output_ids)
+    add(reference_lines, reference_ids)
+    add(output_lines, output_ids)
 
     errors = 0
     while queue:
-        _, best = heapq.heappop(queue)
-        if best.reference not in pieces or best.output not in pieces:
+        (_, ref_id, out_id, bound), payload = heapq.heappop(queue)
+        if bound:
+            next_pair(*payload)
+            if ref_id in pieces and out_id in pieces:
+                candidate = _candidate(ref_id, out_id, pieces)
+                if candidate is not None:
+                    heapq.heappush(queue, ((*_sort_key(candidate), 0), candidate))
             continue
+        if ref_id not in pieces or out_id not in pieces:
+            continue
+        best: _Candidate = payload
         errors += best.distance
         reference_ids.discard(best.reference)
         output_ids.discard(best.output)
         del pieces[best.reference], pieces[best.output]
-        side = reference_ids if best.longer_is_reference else output_ids
-        add(best.left, side)
-        add(best.right, side)
+        add([best.left, best.right], reference_ids if best.longer_is_reference else output_ids)
     errors += sum(len(pieces[i]) for i in reference_ids) + sum(len(pieces[i]) for i in output_ids)
     return errors
+
+
+class _Bags:
+    """Character counts of pieces, to bound how well two pieces can match."""
+
+    def __init__(self, lines: list[str]) -> None:
+        import numpy as np
+
+        self._np = np
+        self._alphabet = np.unique(self._codes("".join(lines)))
+
+    def _codes(self, text: str) -> Any:
+        return self._np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=self._np.uint32)
+
+    def _counts(self, texts: list[str]) -> Any:
+        np = self._np
+        counts = np.zeros((len(texts), len(self._alphabet)), dtype=np.int32)
+        for row, text in enumerate(texts):
+            np.add.at(counts[row], np.searchsorted(self._alphabet, self._codes(text)), 1)
+        return counts
+
+    def bounds(self, texts: list[str], others: list[str]) -> list[list[tuple[int, int]]]:
+        """For each of ``texts``: (-bound of the gain, index in ``others``) of every pair that can
+        match, best first (ties: lower index first). A window of the longer piece holds at most
+        the characters the two share, so the shorter needs ``len(shorter) - shared`` edits at least.
+        """
+        np = self._np
+        mine, theirs = self._counts(texts), self._counts(others)
+        shared = np.minimum(mine[:, None, :], theirs[None, :, :]).sum(axis=2)
+        lengths = np.array([len(text) for text in texts + others])
+        shorter = np.minimum(lengths[: len(texts), None], lengths[None, len(texts) :])
+        missing = shorter - shared
+        keys = 2 * missing - shorter  # -(shorter - 2 * missing): the gain's bound, negated
+        allowed = missing <= np.floor(MAX_MATCH_DISTANCE * shorter - 1e-9)
+        result = []
+        for row in range(len(texts)):
+            columns = np.flatnonzero(allowed[row])
+            order = columns[np.argsort(keys[row, columns], kind="stable")]
+            result.append(list(zip(keys[row, order].tolist(), order.tolist(), strict=True)))
+        return result
 
 
 def _candidate(ref_id: int, out_id: int, pieces: dict[int, str]) -> _Candidate | None:

@@ -23,8 +23,6 @@ from harness.errors import EngineError, OcrHarnessError
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-    from harness.metrics import Normalisation
-
 #: The first message a worker sends, once its environment is set and it can take tasks.
 READY = "ready"
 #: Part of every result-cache key: bump it when run_task changes what an outcome holds
@@ -50,9 +48,6 @@ class Task:
     pixel_budget: int | None = None
     #: resolution PDF pages are rendered at
     pdf_dpi: float = 300
-    #: the page's ground truth and the run's normalisation: the worker scores what it read
-    reference: str | None = None
-    profile: Normalisation | None = None
 
 
 @dataclass
@@ -82,8 +77,6 @@ class Outcome:
     thread_settings: dict[str, Any] = field(default_factory=dict)
     #: indices of the pipeline's steps that left the image as they got it, pixel for pixel
     unchanged_steps: list[int] = field(default_factory=list)
-    #: the text's score against the task's reference (harness.metrics.stored_score)
-    scores: dict[str, Any] = field(default_factory=dict)
     #: JPEG bytes of the thumbnails the task asked for (the runner stores them; never in a record)
     thumbnails: dict[str, bytes] = field(default_factory=dict)
 
@@ -219,18 +212,7 @@ def run_task(task: Task, state: WorkerState) -> Outcome:
         outcome.error_message = f"{task.image}: {stage} failed: {type(error).__name__}: {error}"
     outcome.cpu_seconds = time.process_time() - cpu_start
     outcome.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    _score(task, outcome)
     return outcome
-
-
-def _score(task: Task, outcome: Outcome) -> None:
-    """Score the text here, on the worker's core, after the job's timings are taken."""
-    if task.reference is None or task.profile is None or not outcome.ok:
-        return
-    from harness.metrics import stored_score
-
-    with contextlib.suppress(Exception):  # reports score a row themselves when it has no scores
-        outcome.scores = stored_score(task.reference, outcome.text or "", task.profile)
 
 
 def _thumbnail(task: Task, outcome: Outcome, kind: str, image: Any) -> None:

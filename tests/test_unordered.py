@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.metrics import HISTORICAL, score
-from harness.unordered import bag_of_words_errors
+from harness.unordered import _candidate, _match, bag_of_words_errors
 
 WORDS = st.sampled_from(["the", "cat", "sat", "on", "a", "mat", "Straße", "ệ", "l1", "rn"])
 LINES = st.lists(WORDS, min_size=1, max_size=6).map(" ".join)
@@ -62,6 +62,48 @@ def test_lines_read_in_any_order_have_no_order_free_errors(lines: list[str]) -> 
     counts = score("\n".join(lines), "\n".join(reversed(lines)))
     assert counts.unordered_char_errors == 0
     assert counts.bow_errors == 0
+
+
+def scan_match(reference_lines: list[str], output_lines: list[str]) -> int:
+    """The matching as the module docstring states it: at every step, measure every live pair
+    and take the one with the largest gain (ties: the earliest pieces)."""
+    pieces: dict[int, str] = {}
+    sides: tuple[set[int], set[int]] = (set(), set())
+    ids = iter(range(10**9))
+
+    def add(text: str, side: set[int]) -> None:
+        if text:
+            piece = next(ids)
+            pieces[piece] = text
+            side.add(piece)
+
+    for line in reference_lines:
+        add(line, sides[0])
+    for line in output_lines:
+        add(line, sides[1])
+    errors = 0
+    while True:
+        candidates = [_candidate(r, o, pieces) for r in sorted(sides[0]) for o in sorted(sides[1])]
+        found = [c for c in candidates if c is not None]
+        if not found:
+            break
+        best = max(found, key=lambda c: (c.gain, -c.reference, -c.output))
+        errors += best.distance
+        sides[0].discard(best.reference)
+        sides[1].discard(best.output)
+        del pieces[best.reference], pieces[best.output]
+        add(best.left, sides[0] if best.longer_is_reference else sides[1])
+        add(best.right, sides[0] if best.longer_is_reference else sides[1])
+    return errors + sum(len(pieces[i]) for i in sides[0] | sides[1])
+
+
+PIECE = st.text(alphabet="abcde xyzé", min_size=1, max_size=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PIECE, max_size=8), st.lists(PIECE, max_size=8))
+def test_the_bounded_best_first_matching_takes_the_pairs_a_full_scan_takes(reference, output) -> None:
+    assert _match(reference, output) == scan_match(reference, output)
 
 
 def test_columns_read_side_by_side_score_like_the_right_order() -> None:

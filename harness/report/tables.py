@@ -25,7 +25,6 @@ from harness.metrics import (
     macro_rate,
     micro_rate,
     percentile,
-    reuse_score,
     score,
 )
 
@@ -105,18 +104,15 @@ def sample_row(record: dict[str, Any], profile: Normalisation) -> dict[str, Any]
     }
     for name, value in (record.get("tags") or {}).items():
         row[f"tag.{name}"] = value if isinstance(value, (str, int, float, bool)) else json.dumps(value)
-    counts = None
-    if status == "ok" and ground_truth is not None:
-        # The worker's counts when they are for this reference and profile (see stored_score).
-        counts = reuse_score(record.get("scores"), ground_truth, profile)
-        counts = counts or score(ground_truth, text or "", profile)
     if ground_truth is not None:
-        row["ref_chars"] = counts.ref_chars if counts else len(graphemes(row["ground_truth"]))
-        row["ref_words"] = counts.ref_words if counts else len(row["ground_truth"].split())
+        reference = profile(ground_truth)
+        row["ref_chars"] = len(graphemes(reference))
+        row["ref_words"] = len(reference.split())
     if text is not None:
-        row["hyp_chars"] = counts.hyp_chars if counts else len(graphemes(row["text"]))
-        row["hyp_words"] = counts.hyp_words if counts else len(row["text"].split())
-    if counts is not None:
+        row["hyp_chars"] = len(graphemes(row["text"]))
+        row["hyp_words"] = len(row["text"].split())
+    if status == "ok" and ground_truth is not None:
+        counts = score(ground_truth, text or "", profile)
         row.update(
             substitutions=counts.substitutions,
             deletions=counts.deletions,
