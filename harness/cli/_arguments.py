@@ -26,21 +26,25 @@ def positive_float(text: str) -> float:
     return value
 
 
-def add_engine_arguments(
-    parser: argparse.ArgumentParser, *, language_help: str = "ISO 639-1 code (default: en)"
-) -> None:
-    """--backend, --language, --preprocess and --option, for commands that read with one engine."""
+def add_engine_arguments(parser: argparse.ArgumentParser, *, request_defaults: bool = False) -> None:
+    """--backend, --language, --preprocess and --option, for commands that read with one engine.
+
+    ``request_defaults``: the values are defaults that each request may override (``serve``).
+    """
     from harness.defaults import DEFAULT_BACKEND
 
+    default = "default " if request_defaults else ""
     parser.add_argument(
         "--backend", default=DEFAULT_BACKEND, help=f"OCR backend (default: {DEFAULT_BACKEND})"
     )
-    parser.add_argument("--language", default="en", metavar="CODE", help=language_help)
+    parser.add_argument(
+        "--language", default="en", metavar="CODE", help=f"{default}ISO 639-1 code (default: en)"
+    )
     parser.add_argument(
         "--preprocess",
         default=None,
         metavar="PIPELINE",
-        help='preprocessing, e.g. "downscale(max_side=2000)|binarize"',
+        help=f'{default}preprocessing, e.g. "downscale(max_side=2000)|binarize"',
     )
     parser.add_argument(
         "--option",
@@ -48,5 +52,6 @@ def add_engine_arguments(
         action="append",
         default=[],
         metavar="[BACKEND.]KEY=VALUE",
-        help="a backend option, e.g. psm=7 (repeatable); 'ocr-harness plugins' lists each backend's options",
+        help=f"a {default}backend option, e.g. psm=7 (repeatable); 'ocr-harness plugins' lists each "
+        "backend's options",
     )

@@ -28,7 +28,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     parser.add_argument("--db", default=None, metavar="FILE", help="index file for /v1/search and /v1/index")
-    add_engine_arguments(parser, language_help="default language (default: en)")
+    add_engine_arguments(parser, request_defaults=True)
     parser.add_argument(
         "--workers",
         type=positive_int,
