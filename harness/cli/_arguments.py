@@ -55,3 +55,23 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, request_defaults: b
         help=f"a {default}backend option, e.g. psm=7 (repeatable); 'ocr-harness plugins' lists each "
         "backend's options",
     )
+
+
+def add_job_arguments(
+    parser: argparse.ArgumentParser, *, max_pixels_help: str = "accept images up to N pixels"
+) -> None:
+    """--jobs, --timeout and --max-image-pixels, for commands that read files on worker processes."""
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="worker processes (default: one per core)",
+    )
+    parser.add_argument(
+        "--timeout", type=positive_float, default=None, metavar="S", help="give up on a page after S seconds"
+    )
+    parser.add_argument(
+        "--max-image-pixels", type=positive_int, default=None, metavar="N", help=max_pixels_help
+    )

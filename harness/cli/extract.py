@@ -24,7 +24,7 @@ import json
 import sys
 from typing import Any
 
-from harness.cli._arguments import add_engine_arguments, positive_float, positive_int
+from harness.cli._arguments import add_engine_arguments, add_job_arguments, positive_float, positive_int
 
 FILE_HEADER = "==> {} <=="
 FORMATS = ("text", "json", "hocr", "alto", "page", "pdf")
@@ -54,23 +54,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--output", metavar="PATH", help="write to this file (or folder, for several output files)"
     )
-    parser.add_argument(
-        "--jobs",
-        "-j",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="worker processes (default: one per core)",
-    )
-    parser.add_argument(
-        "--timeout", type=positive_float, default=None, metavar="S", help="give up on a page after S seconds"
-    )
-    parser.add_argument(
-        "--max-image-pixels",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="accept images up to N pixels (default: 400 million, or Pillow's 89 million "
+    add_job_arguments(
+        parser,
+        max_pixels_help="accept images up to N pixels (default: 400 million, or Pillow's 89 million "
         "with --no-auto-downscale)",
     )
     parser.add_argument(

@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from harness.cli._arguments import add_engine_arguments, positive_float, positive_int
+from harness.cli._arguments import add_engine_arguments, add_job_arguments
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -27,24 +27,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--db", required=True, metavar="FILE", help="the index file (created if missing)")
     parser.add_argument("--errors", action="store_true", help="list the files recorded as errors, and stop")
     add_engine_arguments(parser)
-    parser.add_argument(
-        "--jobs",
-        "-j",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="worker processes (default: cores)",
-    )
-    parser.add_argument(
-        "--timeout", type=positive_float, default=None, metavar="S", help="give up on a page after S seconds"
-    )
-    parser.add_argument(
-        "--max-image-pixels",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="accept images up to N pixels",
-    )
+    add_job_arguments(parser)
     parser.add_argument(
         "--retry-errors", action="store_true", help="read files recorded as errors again even if unchanged"
     )

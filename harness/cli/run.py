@@ -124,9 +124,34 @@ def _add_executor_and_cache_arguments(group: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.errors import ConfigError, ReportError
+    from harness.report import Reports, write_reports
+    from harness.run_folder import RESULTS_FILE, has_results
+    from harness.runner import run_suite
+
+    suite = _suite(args)
+    if args.resume is not None and not has_results(args.resume):
+        raise ConfigError(f"--resume {args.resume}: not a run folder (no {RESULTS_FILE})")
+
+    outcome = run_suite(suite, resume=args.resume)
+
+    try:
+        reports = write_reports(outcome.run_dir, html=not args.no_html)
+    except ReportError as error:  # the table is still worth showing; the error decides the exit code
+        if isinstance(error.reports, Reports):
+            _show(error.reports)
+        raise
+    _show(reports)
+    if outcome.interrupted:
+        print(f"ocr-harness: interrupted; every finished job is kept in {RESULTS_FILE}", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _suite(args: argparse.Namespace) -> Any:
+    """The suite the command line names: a suite file with [run] overrides, or datasets and flags."""
     from harness.errors import ConfigError
     from harness.plugins import get_registry
-    from harness.runner import run_suite
     from harness.suite import load_suite, suite_from_args
 
     registry = get_registry(tuple(args.plugin))
@@ -168,14 +193,14 @@ def run(args: argparse.Namespace) -> int:
                 f"{suite_files[0]} is a suite file; {what} cannot be combined with it",
                 fix="put them in the suite file, or run a dataset path with flags instead",
             )
-        suite = load_suite(suite_files[0], registry, overrides=overrides)
+        return load_suite(suite_files[0], registry, overrides=overrides)
     else:
         metrics = {
             key: value
             for key, value in (("normalisation", args.normalisation), ("failure_policy", args.failure_policy))
             if value is not None
         }
-        suite = suite_from_args(
+        return suite_from_args(
             args.targets,
             registry,
             backends=args.backend,
@@ -186,26 +211,6 @@ def run(args: argparse.Namespace) -> int:
             metrics=metrics,
             allow_outside_root=args.allow_outside_root,
         )
-    from harness.errors import ReportError
-    from harness.report import Reports, write_reports
-    from harness.run_folder import RESULTS_FILE, has_results
-
-    if args.resume is not None and not has_results(args.resume):
-        raise ConfigError(f"--resume {args.resume}: not a run folder (no {RESULTS_FILE})")
-
-    outcome = run_suite(suite, resume=args.resume)
-
-    try:
-        reports = write_reports(outcome.run_dir, html=not args.no_html)
-    except ReportError as error:  # the table is still worth showing; the error decides the exit code
-        if isinstance(error.reports, Reports):
-            _show(error.reports)
-        raise
-    _show(reports)
-    if outcome.interrupted:
-        print(f"ocr-harness: interrupted; every finished job is kept in {RESULTS_FILE}", file=sys.stderr)
-        return 130
-    return 0
 
 
 def _show(reports: Any) -> None:
